@@ -1,0 +1,120 @@
+"""`ArtworkSpec`: everything that determines one landscape, validated, canonical, hashable."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field
+
+from generator.errors import SpecError
+
+SEED_MAX = 2**64 - 1  # torch.manual_seed accepts 0 ... 2**64 - 1
+INIT_MODES = ("per-point", "shared")
+RNG_MODES = ("cuda", "cpu")
+
+# (streaming multiprocessors, max resident threads per SM) of the GPUs whose torch.randn
+# streams we reproduce; large draws depend on the launch grid, hence on these two numbers.
+CUDA_PROFILES = {
+    "t4": (40, 1024),
+    "v100": (80, 2048),
+    "a100": (108, 2048),
+    "l4": (58, 1536),
+    "h100": (132, 2048),
+}
+
+# Labels and image take one byte per pixel each: past 32768² (2 GiB of them) a render is
+# no longer a picture anyone can open.
+MAX_RESOLUTION = 32768
+
+
+def _matrix(name: str, values) -> tuple[float, float, float, float] | None:
+    if values is None:
+        return None
+    values = tuple(float(v) for v in values)
+    if len(values) != 4:
+        raise SpecError(f"{name} needs 4 numbers (a11,a12,a21,a22), got {len(values)}")
+    if not all(math.isfinite(v) for v in values):
+        raise SpecError(f"{name} must hold finite numbers, got {values}")
+    return values
+
+
+@dataclass(frozen=True)
+class ArtworkSpec:
+    """One artwork: a seed and every parameter of the paper's map and grid."""
+
+    seed: int
+    resolution: int = 1500  # grid points per axis; the image is resolution x resolution
+    points: int = 20  # n, the number of unit vectors
+    iterations: int = 100  # T
+    window: tuple[float, float, float, float] = (-8.0, 8.0, -8.0, 8.0)  # amin, amax, bmin, bmax
+    threshold: float = 1e-5  # converged when max_i |x_i1 - x_11| < threshold
+    init: str = "per-point"  # per-point: own X(0) per grid point (Appendix A); shared: one X(0)
+    wq: tuple[float, float, float, float] | None = None  # row-major W_Q; None = drawn from seed
+    wv: tuple[float, float, float, float] | None = None  # row-major W_V; None = drawn from seed
+    rng: str = "cuda"  # cuda: torch's CUDA Philox stream, emulated anywhere; cpu: torch's CPU one
+    cuda_sms: int = CUDA_PROFILES["t4"][0]  # launch grid of the emulated GPU (the paper's T4)
+    cuda_threads_per_sm: int = CUDA_PROFILES["t4"][1]
+    title: str = field(default="", compare=False)  # display only; not part of the id
+
+    def __post_init__(self):
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise SpecError(f"seed must be an integer, got {self.seed!r}")
+        if not 0 <= self.seed <= SEED_MAX:
+            raise SpecError(f"seed must be in 0..{SEED_MAX} (what torch.manual_seed accepts), "
+                            f"got {self.seed}")
+        for name, low, high in (("resolution", 1, MAX_RESOLUTION), ("points", 1, 4096),
+                                ("iterations", 0, 100_000)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise SpecError(f"{name} must be an integer in {low}..{high}, got {value!r}")
+        window = tuple(float(v) for v in self.window)
+        if len(window) != 4 or not all(math.isfinite(v) for v in window):
+            raise SpecError(f"window needs 4 finite numbers AMIN,AMAX,BMIN,BMAX, got {self.window}")
+        if window[0] >= window[1] or window[2] >= window[3]:
+            raise SpecError(f"window needs AMIN < AMAX and BMIN < BMAX, got {window}")
+        object.__setattr__(self, "window", window)
+        threshold = float(self.threshold)
+        if not (math.isfinite(threshold) and threshold > 0):
+            raise SpecError(f"threshold must be a positive number, got {self.threshold}")
+        object.__setattr__(self, "threshold", threshold)
+        if self.init not in INIT_MODES:
+            raise SpecError(f"init must be one of {', '.join(INIT_MODES)}, got {self.init!r}")
+        if self.rng not in RNG_MODES:
+            raise SpecError(f"rng must be one of {', '.join(RNG_MODES)}, got {self.rng!r}")
+        for name in ("cuda_sms", "cuda_threads_per_sm"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise SpecError(f"{name} must be a positive integer, got {value!r}")
+        if self.cuda_threads_per_sm % 256:
+            raise SpecError("cuda threads per SM must be a multiple of 256 (the block size), "
+                            f"got {self.cuda_threads_per_sm}")
+        object.__setattr__(self, "wq", _matrix("W_Q", self.wq))
+        object.__setattr__(self, "wv", _matrix("W_V", self.wv))
+
+    def canonical(self) -> dict:
+        """The fields that determine the pixels, as plain JSON-ready values."""
+        data = asdict(self)
+        del data["title"]
+        data["window"] = list(self.window)
+        for key in ("wq", "wv"):
+            data[key] = None if data[key] is None else list(data[key])
+        return data
+
+    @property
+    def id(self) -> str:
+        """Stable name for files and cache entries: same pixels, same id."""
+        text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
+        return f"{self.seed}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ArtworkSpec:
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise SpecError(f"unknown spec field(s): {', '.join(unknown)}")
+        data = dict(data)
+        for key in ("window", "wq", "wv"):
+            if isinstance(data.get(key), list):
+                data[key] = tuple(data[key])
+        return cls(**data)
