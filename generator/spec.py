@@ -6,6 +6,9 @@ import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import tomllib
 
 from generator.errors import SpecError
 
@@ -28,10 +31,21 @@ CUDA_PROFILES = {
 MAX_RESOLUTION = 32768
 
 
+IDENTITY = (1.0, 0.0, 0.0, 1.0)
+
+
 def _matrix(name: str, values) -> tuple[float, float, float, float] | None:
+    """A 2x2 matrix from 'identity', 'a11,a12,a21,a22', 4 numbers or 2 rows of 2."""
     if values is None:
         return None
-    values = tuple(float(v) for v in values)
+    if isinstance(values, str):
+        values = IDENTITY if values.strip() == "identity" else values.split(",")
+    elif len(values) == 2 and all(isinstance(row, (list, tuple)) for row in values):
+        values = [v for row in values for v in row]
+    try:
+        values = tuple(float(v) for v in values)
+    except (TypeError, ValueError):
+        raise SpecError(f"{name} needs 4 numbers a11,a12,a21,a22 or 'identity', got {values!r}")
     if len(values) != 4:
         raise SpecError(f"{name} needs 4 numbers (a11,a12,a21,a22), got {len(values)}")
     if not all(math.isfinite(v) for v in values):
@@ -113,8 +127,34 @@ class ArtworkSpec:
         unknown = sorted(set(data) - known)
         if unknown:
             raise SpecError(f"unknown spec field(s): {', '.join(unknown)}")
-        data = dict(data)
-        for key in ("window", "wq", "wv"):
-            if isinstance(data.get(key), list):
-                data[key] = tuple(data[key])
+        if isinstance(data.get("window"), list):
+            data = data | {"window": tuple(data["window"])}
         return cls(**data)
+
+
+def load_seeds(path: Path, defaults: dict | None = None) -> list[ArtworkSpec]:
+    """The artworks of a seeds TOML (`[[artwork]]` tables), in order.
+
+    A field set in the file wins over `defaults` (say, a command line's resolution).
+    """
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise SpecError(f"seeds file {path} does not exist") from None
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise SpecError(f"seeds file {path} cannot be read: {e}") from None
+    entries = data.get("artwork")
+    if not isinstance(entries, list) or not entries:
+        raise SpecError(f"seeds file {path} lists no [[artwork]] tables")
+    specs, seen = [], {}
+    for number, entry in enumerate(entries, 1):
+        try:
+            spec = ArtworkSpec.from_dict((defaults or {}) | entry)
+        except (SpecError, TypeError) as e:
+            raise SpecError(f"{path}: artwork {number}: {e}") from None
+        if spec.id in seen:
+            raise SpecError(f"{path}: artwork {number} repeats artwork {seen[spec.id]}")
+        seen[spec.id] = number
+        specs.append(spec)
+    return specs

@@ -1,0 +1,242 @@
+"""`attnart` subcommands: parse, build the spec, call one library function, report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from generator import __version__
+from generator.errors import ArtError
+from generator.files import json_text
+from generator.spec import CUDA_PROFILES, SEED_MAX, ArtworkSpec
+
+# Options whose value may start with '-' (a negative number), which argparse would otherwise
+# take for an option: `--window -8,8,-8,8` must work as users type it.
+LIST_OPTIONS = ("--window", "--wq", "--wv")
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, not argparse's usage block
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seed must be an integer in 0..{SEED_MAX}, got {text!r}")
+    if not 0 <= value <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"seed must be in 0..{SEED_MAX}, got {value}")
+    return value
+
+
+def _numbers(count: int):
+    def parse(text: str) -> tuple[float, ...]:
+        try:
+            values = tuple(float(v) for v in text.split(","))
+        except ValueError:
+            values = ()
+        if len(values) != count:
+            raise argparse.ArgumentTypeError(f"needs {count} comma-separated numbers, "
+                                             f"got {text!r}")
+        return values
+    return parse
+
+
+def _add_spec_options(p: argparse.ArgumentParser) -> None:
+    d = ArtworkSpec(seed=0)  # the defaults, shown in --help
+    g = p.add_argument_group("artwork")
+    g.add_argument("--resolution", type=int, default=d.resolution, metavar="N",
+                   help="grid points per axis (default %(default)s)")
+    g.add_argument("--points", type=int, default=d.points, metavar="N",
+                   help="number of unit vectors n (default %(default)s)")
+    g.add_argument("--iterations", type=int, default=d.iterations, metavar="T",
+                   help="steps of the map (default %(default)s)")
+    g.add_argument("--window", type=_numbers(4), default=d.window,
+                   metavar="AMIN,AMAX,BMIN,BMAX", help="the (a, b) window (default -8,8,-8,8)")
+    g.add_argument("--threshold", type=float, default=d.threshold,
+                   help="synchronised when max_i |x_i1 - x_11| < this (default %(default)s)")
+    g.add_argument("--init", choices=("per-point", "shared"), default=d.init,
+                   help="per-point: own random X(0) per grid point, as the paper's code "
+                        "(default); shared: one X(0) for all, as the paper's text")
+    g.add_argument("--wq", metavar="a11,a12,a21,a22|identity",
+                   help="explicit W_Q instead of the seed's")
+    g.add_argument("--wv", metavar="a11,a12,a21,a22|identity",
+                   help="explicit W_V instead of the seed's")
+    r = p.add_argument_group("random stream")
+    r.add_argument("--rng", choices=("cuda", "cpu"), default=d.rng,
+                   help="cuda: torch's CUDA generator, emulated on any device (default); "
+                        "cpu: torch's CPU generator")
+    r.add_argument("--cuda-profile", choices=sorted(CUDA_PROFILES), default="t4",
+                   help="GPU whose launch grid shapes large draws (default t4, the paper's)")
+    r.add_argument("--cuda-sms", type=int, metavar="N", help="SM count of another GPU")
+    r.add_argument("--cuda-threads-per-sm", type=int, metavar="M",
+                   help="max threads per SM of another GPU")
+
+
+def _spec(args, seed: int | None = None) -> ArtworkSpec:
+    sms, threads = CUDA_PROFILES[args.cuda_profile]
+    if (args.cuda_sms is None) != (args.cuda_threads_per_sm is None):
+        raise ArtError("--cuda-sms and --cuda-threads-per-sm go together; give both")
+    return ArtworkSpec(
+        seed=args.seed if seed is None else seed, resolution=args.resolution,
+        points=args.points, iterations=args.iterations, window=args.window,
+        threshold=args.threshold, init=args.init, wq=args.wq, wv=args.wv, rng=args.rng,
+        cuda_sms=args.cuda_sms or sms, cuda_threads_per_sm=args.cuda_threads_per_sm or threads)
+
+
+def _progress(args) -> bool:
+    return sys.stderr.isatty() and not args.quiet
+
+
+def cmd_render(args) -> None:
+    from generator.render import render, resolve_device
+
+    spec = _spec(args)
+    meta = render(spec, args.output, device=resolve_device(args.device), backend=args.backend,
+                  size=args.size, progress=_progress(args))
+    if args.json:
+        print(json_text(meta), end="")
+
+
+def cmd_spec(args) -> None:
+    from generator import rng
+    from generator.render import describe
+
+    meta = describe(spec := _spec(args), rng.draw(spec))
+    if args.json:
+        print(json_text(meta), end="")
+        return
+    print(f"seed {meta['seed']} ({spec.rng} stream), id {meta['id']}")
+    for name in ("W_Q", "W_V"):
+        rows = [" ".join(f"{v:8.4f}" for v in row) for row in meta[name]]
+        print(f"{name} = [{rows[0]}]\n      [{rows[1]}]")
+
+
+def cmd_bench(args) -> None:
+    from generator.bench import bench
+    from generator.render import resolve_device
+
+    device = resolve_device(args.device)
+    spec = _spec(args)
+    rows = bench(spec, device, reference_pixels=args.reference_pixels)
+    ref = rows[0]
+    print(f"seed {spec.seed}, {spec.resolution}² {spec.init}, T={spec.iterations}, "
+          f"n={spec.points}, device {device}; reference timed on {ref.pixels:,} of "
+          f"{spec.resolution**2:,} px (evenly spread)")
+    print(f"{'backend':<10} {'seconds':>9} {'Mpix/s':>9} {'s/Mpix':>9} {'speed-up':>9} "
+          f"{'agreement':>10}")
+    for row in rows:
+        speedup = row.mpix_per_s / ref.mpix_per_s
+        print(f"{row.backend:<10} {row.seconds:9.3f} {row.mpix_per_s:9.4f} "
+              f"{1 / row.mpix_per_s:9.2f} {speedup:8.1f}x {row.agreement:10.4%}")
+
+
+def cmd_score(args) -> None:
+    from generator.score import load_labels, score
+
+    result = score(load_labels(args.image), display=args.display).as_dict()
+    if args.json:
+        print(json_text(result), end="")
+        return
+    print(f"fractal dimension {result['fractal_dimension']:.3f} (r² {result['r2']:.3f}, "
+          f"at {result['display_size']} px; {result['raw_fractal_dimension']:.3f} at full "
+          f"resolution), white {result['white_fraction']:.1%}, "
+          + ", ".join(result["traits"].values()))
+
+
+def cmd_build(args) -> None:
+    from generator.render import resolve_device
+    from generator.site import build
+    from generator.spec import load_seeds
+
+    defaults = _spec(args, seed=0).canonical()
+    del defaults["seed"], defaults["wq"], defaults["wv"]
+    specs = load_seeds(args.seeds, defaults)
+    build(specs, args.out, device=resolve_device(args.device), backend=args.backend,
+          progress=_progress(args))
+
+
+def _parser() -> Parser:
+    parser = Parser(prog="attnart", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"attnart {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name, func, help, seed=True):
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        if seed:
+            p.add_argument("seed", type=_seed, metavar="SEED", help=f"0..{SEED_MAX}")
+        _add_spec_options(p)
+        return p
+
+    def runtime(p):
+        p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                       help="where to compute (default auto: CUDA when there is one)")
+        p.add_argument("--backend", default="auto",
+                       help="auto (fastest available), reference, cpu or triton")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = command("render", cmd_render, "render one artwork to a PNG and its JSON sidecar")
+    runtime(p)
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.png")
+    p.add_argument("--size", type=int, metavar="N",
+                   help="write the image downsampled to N×N, antialiased")
+    p.add_argument("--json", action="store_true", help="print the metadata as JSON")
+
+    p = command("spec", cmd_spec, "print an artwork's spec (W_Q, W_V, parameters) unrendered")
+    p.add_argument("--json", action="store_true", help="as JSON")
+
+    p = command("bench", cmd_bench, "time every backend against the reference", seed=False)
+    p.set_defaults(resolution=500)
+    p.add_argument("--seed", type=_seed, default=1679700, help="(default %(default)s)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--reference-pixels", type=int, default=16384, metavar="N",
+                   help="grid points the slow reference computes (default %(default)s)")
+
+    p = sub.add_parser("score", help="score a black-and-white image by boundary complexity",
+                       description="score a black-and-white image by boundary complexity")
+    p.set_defaults(func=cmd_score)
+    p.add_argument("image", type=Path, metavar="IMAGE.png")
+    p.add_argument("--display", type=int, default=512, metavar="N",
+                   help="side of the displayed image the headline score measures "
+                        "(default %(default)s)")
+    p.add_argument("--json", action="store_true", help="as JSON")
+
+    p = command("build", cmd_build, "render every artwork of a seeds file into a folder",
+                seed=False)
+    runtime(p)
+    p.add_argument("--seeds", type=Path, default=Path("seeds/paper.toml"),
+                   help="seeds TOML (default %(default)s)")
+    p.add_argument("--out", type=Path, default=Path("site"), help="(default %(default)s)")
+    return parser
+
+
+def _join_list_values(argv: list[str]) -> list[str]:
+    out = []
+    tokens = iter(argv)
+    for token in tokens:
+        if token in LIST_OPTIONS:
+            value = next(tokens, None)
+            out.append(token if value is None else f"{token}={value}")
+        else:
+            out.append(token)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(_join_list_values(sys.argv[1:] if argv is None else argv))
+    try:
+        args.func(args)
+    except ArtError as e:
+        print(f"attnart: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("attnart: interrupted; nothing half-written was left", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""Spec -> labels (backend choice, chunking, progress) -> image (orientation, size) -> files."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from generator import __version__, kernels, rng
+from generator.dynamics import normalize_initial
+from generator.errors import OutputError, SpecError
+from generator.files import json_text, write_files
+from generator.spec import ArtworkSpec
+
+# Working memory for one chunk of grid points: flat in the resolution. The reference
+# materialises a few (n, n) score matrices per point; fast backends need far less.
+CHUNK_BYTES = {"cpu": 256 * 2**20, "cuda": 2 * 2**30}
+
+
+def resolve_device(name: str) -> torch.device:
+    """The one place the device is chosen: 'auto' means CUDA when there is one."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SpecError("no CUDA device is available here; use --device cpu (or auto)")
+    if name not in ("cpu", "cuda"):
+        raise SpecError(f"unknown device {name!r}; use auto, cpu or cuda")
+    return torch.device(name)
+
+
+def grid_axes(spec: ArtworkSpec) -> tuple[np.ndarray, np.ndarray]:
+    """a and b sample values, float64 as Appendix A's np.linspace makes them."""
+    amin, amax, bmin, bmax = spec.window
+    return (np.linspace(amin, amax, spec.resolution), np.linspace(bmin, bmax, spec.resolution))
+
+
+def grid_points(spec: ArtworkSpec, start: int, stop: int, device: torch.device) -> torch.Tensor:
+    """(a, b) of grid points [start, stop) in Appendix A's order, (G, 2) float32.
+
+    np.meshgrid(a_vals, b_vals) flattened: point g has a = a_vals[g % N], b = b_vals[g // N].
+    """
+    a_vals, b_vals = grid_axes(spec)
+    g = np.arange(start, stop)
+    ab = np.stack([a_vals[g % spec.resolution], b_vals[g // spec.resolution]], axis=-1)
+    return torch.tensor(ab, dtype=torch.float32, device=device)
+
+
+def chunk_points(spec: ArtworkSpec, device: torch.device) -> int:
+    per_point = 4 * (8 * spec.points**2 + 16 * spec.points)  # bytes, reference's worst case
+    return max(1, CHUNK_BYTES.get(device.type, CHUNK_BYTES["cpu"]) // per_point)
+
+
+def chunks(spec: ArtworkSpec, draws: rng.Draws, device: torch.device):
+    """Yield (start, stop, x0, ab) over the grid, chunk by chunk, inputs ready on `device`."""
+    total = spec.resolution**2
+    step = chunk_points(spec, device)
+    for start in range(0, total, step):
+        stop = min(total, start + step)
+        x0 = normalize_initial(draws.initial(start, stop, device))  # (G or 1, n, 2)
+        yield start, stop, x0, grid_points(spec, start, stop, device)
+
+
+def matrices(draws: rng.Draws, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.tensor(draws.wq, device=device), torch.tensor(draws.wv, device=device)
+
+
+def render_labels(spec: ArtworkSpec, draws: rng.Draws, *, device: torch.device,
+                  backend: str = "auto", progress: bool = False) -> np.ndarray:
+    """Labels as Appendix A's `labels_grid`: (N, N) bool, [b index, a index]."""
+    module = kernels.choose(backend, device)
+    wq, wv = matrices(draws, device)
+    labels = np.empty(spec.resolution**2, dtype=bool)
+    with tqdm(total=labels.size, unit="px", unit_scale=True, disable=not progress,
+              desc=f"seed {spec.seed}", leave=False) as bar:
+        for start, stop, x0, ab in chunks(spec, draws, device):
+            out = module.landscape(wq, wv, x0, ab, spec.iterations, spec.threshold)
+            labels[start:stop] = out.cpu().numpy()
+            bar.update(stop - start)
+    return labels.reshape(spec.resolution, spec.resolution)
+
+
+def to_image(labels: np.ndarray, size: int | None = None) -> Image.Image:
+    """The published orientation: b left to right, a bottom to top; white = converged.
+
+    Appendix A shows labels.T with origin='lower', so image row 0 (the top) is the largest a.
+    `size` downsamples with antialiasing, as the published images are smoothed.
+    """
+    pixels = np.where(labels.T[::-1], 255, 0).astype(np.uint8)
+    image = Image.fromarray(pixels, mode="L")
+    if size is not None and size != image.width:
+        image = image.resize((size, size), Image.Resampling.LANCZOS)
+    return image
+
+
+def _matrix(values: np.ndarray) -> list[list[float]]:
+    return [[float(v) for v in row] for row in values]
+
+
+def describe(spec: ArtworkSpec, draws: rng.Draws) -> dict:
+    """Everything that made the artwork, W_Q and W_V resolved to their float32 values."""
+    data = {"id": spec.id, "title": spec.title, "seed": spec.seed,
+            "W_Q": _matrix(draws.wq), "W_V": _matrix(draws.wv)}
+    data.update({k: v for k, v in spec.canonical().items() if k not in ("seed", "wq", "wv")})
+    data["version"] = __version__
+    return data
+
+
+def check_output(path: Path) -> None:
+    """Fail before any work when `path` could not be written."""
+    if path.suffix.lower() != ".png":
+        raise OutputError(f"output {path} must end in .png")
+    if not path.parent.is_dir():
+        raise OutputError(f"output folder {path.parent} does not exist; create it first")
+    if path.is_dir():
+        raise OutputError(f"output {path} is a folder; give a file name ending in .png")
+
+
+def render(spec: ArtworkSpec, output: Path, *, device: torch.device, backend: str = "auto",
+           size: int | None = None, progress: bool = False) -> dict:
+    """Render `spec` to `output` (PNG) and its sidecar `output.json`; return the metadata.
+
+    Both files appear at once at the very end, so an interrupted render leaves nothing.
+    """
+    check_output(output)
+    if size is not None and not 1 <= size <= spec.resolution:
+        raise SpecError(f"size must be in 1..{spec.resolution} (the resolution), got {size}")
+    draws = rng.draw(spec)
+    labels = render_labels(spec, draws, device=device, backend=backend, progress=progress)
+    image = to_image(labels, size)
+    meta = describe(spec, draws) | {"size": image.width, "white_fraction": float(labels.mean())}
+    png = io.BytesIO()
+    image.save(png, format="PNG")
+    write_files({output: png.getvalue(), output.with_suffix(".json"): json_text(meta).encode()})
+    return meta

@@ -1,0 +1,106 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from generator.cli import main
+
+
+def run(*args, cwd=None):
+    """The real entry point in a fresh interpreter, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "generator.cli", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+SMALL = ["--resolution", "16", "--iterations", "20", "--quiet"]
+
+
+def test_render_writes_png_and_sidecar(tmp_path, capsys):
+    out = tmp_path / "art.png"
+    assert main(["render", "1679700", *SMALL, "--size", "8", "--json", "-o", str(out)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    sidecar = json.loads(out.with_suffix(".json").read_text())
+    assert printed == sidecar
+    assert sidecar["seed"] == 1679700 and sidecar["resolution"] == 16 and sidecar["size"] == 8
+    assert len(sidecar["W_Q"]) == 2 and len(sidecar["W_V"][1]) == 2
+    assert out.read_bytes().startswith(b"\x89PNG")
+
+
+def test_sidecar_rerenders_the_same_bytes(tmp_path):
+    first = tmp_path / "first.png"
+    assert main(["render", "8012376", *SMALL, "--window", "-4,6,-8,2", "-o", str(first)]) == 0
+    meta = json.loads(first.with_suffix(".json").read_text())
+    again = tmp_path / "again.png"
+    flat = [",".join(repr(v) for row in meta[m] for v in row) for m in ("W_Q", "W_V")]
+    args = ["render", str(meta["seed"]), "--quiet", "--resolution", str(meta["resolution"]),
+            "--iterations", str(meta["iterations"]), "--points", str(meta["points"]),
+            "--window", ",".join(map(str, meta["window"])), "--init", meta["init"],
+            "--threshold", str(meta["threshold"]), "--rng", meta["rng"],
+            "--wq", flat[0], "--wv", flat[1], "-o", str(again)]
+    assert main(args) == 0
+    assert again.read_bytes() == first.read_bytes()
+
+
+def test_negative_window_values_parse_as_typed(tmp_path):
+    out = tmp_path / "w.png"
+    assert main(["render", "1", *SMALL, "--window", "-2,-1,-8,8", "-o", str(out)]) == 0
+    assert json.loads(out.with_suffix(".json").read_text())["window"] == [-2, -1, -8, 8]
+
+
+BAD = [
+    (["render", "1", "--resolution", "0"], "resolution"),
+    (["render", "1", "--resolution", "100000"], "resolution"),
+    (["render", "1", "--window", "1,1,-8,8"], "AMIN < AMAX"),
+    (["render", "1", "--window", "-8,8,5,-5"], "BMIN < BMAX"),
+    (["render", "1", "--window", "-8,8"], "4 comma-separated"),
+    (["render", "one"], "seed must be an integer"),
+    (["render", "-1"], "seed"),
+    (["render", str(2**64)], "seed must be in"),
+    (["render", "1", "--wq", "1,2,3"], "W_Q needs 4 numbers"),
+    (["render", "1", "--wv", "1,nan,0,1"], "W_V must hold finite"),
+    (["render", "1", "--wq", "x,y,z,w"], "W_Q needs 4 numbers"),
+    (["render", "1", "--threshold", "-1"], "threshold"),
+    (["render", "1", "--size", "0"], "size"),
+    (["render", "1", "--cuda-sms", "10"], "go together"),
+    (["render", "1", "--frobnicate"], "unrecognized arguments"),
+]
+
+
+@pytest.mark.parametrize("args,message", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, args, message):
+    out = tmp_path / "out.png"
+    result = run(args[0], *SMALL, *args[1:], "-o", str(out))  # the case's options win
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_folder_must_exist(tmp_path):
+    result = run("render", "1", *SMALL, "-o", str(tmp_path / "missing" / "out.png"))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "does not exist" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_leaves_no_partial_files(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "generator.cli", "render", "5", "--quiet",
+                             "--resolution", "3000", "--backend", "reference", "-o", "big.png"],
+                            cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)  # well into the render
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    assert os.listdir(tmp_path) == []
+
+
+def test_spec_prints_matrices_without_rendering(tmp_path):
+    result = run("spec", "6306593", "--json", cwd=tmp_path)
+    assert result.returncode == 0
+    data = json.loads(result.stdout)
+    assert data["seed"] == 6306593 and len(data["W_Q"]) == 2
+    assert os.listdir(tmp_path) == []

@@ -1,0 +1,60 @@
+import pytest
+
+from generator.errors import SpecError
+from generator.spec import IDENTITY, ArtworkSpec, load_seeds
+
+
+def test_id_is_stable_and_names_the_pixels(spec_factory):
+    a, b = spec_factory(), spec_factory(title="a title does not change the pixels")
+    assert a.id == b.id and a.id.startswith("1679700-")
+    assert spec_factory(iterations=99).id != a.id
+    assert spec_factory(wq="identity").id != a.id
+
+
+def test_canonical_round_trips(spec_factory):
+    spec = spec_factory(wq="1,2,3,4", window=(-1, 2, -3, 4))
+    again = ArtworkSpec.from_dict(spec.canonical())
+    assert again == spec and again.id == spec.id
+    assert spec.canonical()["wq"] == [1.0, 2.0, 3.0, 4.0]
+
+
+@pytest.mark.parametrize("given", ["identity", "1,0,0,1", [1, 0, 0, 1], [[1, 0], [0, 1]]])
+def test_matrix_spellings(spec_factory, given):
+    assert spec_factory(wv=given).wv == IDENTITY
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("seed", -1, "seed must be in"), ("seed", 2**64, "seed must be in"),
+    ("seed", "7", "seed must be an integer"), ("resolution", 0, "resolution"),
+    ("points", 0, "points"), ("iterations", -1, "iterations"),
+    ("window", (0, 0, 1, 2), "AMIN < AMAX"), ("window", (0, 1, 2), "4 finite"),
+    ("threshold", 0, "threshold"), ("init", "random", "init must be one of"),
+    ("rng", "mt", "rng must be one of"), ("wq", [1, 2], "W_Q needs 4"),
+    ("cuda_threads_per_sm", 1000, "multiple of 256"),
+])
+def test_invalid_fields_say_what_to_fix(spec_factory, field, value, message):
+    with pytest.raises(SpecError, match=message):
+        spec_factory(**{field: value})
+
+
+def test_paper_seeds_file():
+    specs = load_seeds("seeds/paper.toml", {"resolution": 64})
+    assert [s.seed for s in specs] == [1, 1679700, 5227590, 6306593, 6549664, 8012376]
+    assert specs[0].wq == specs[0].wv == IDENTITY
+    assert all(s.wq is None and s.wv is None for s in specs[1:])
+    assert all(s.resolution == 64 and s.title for s in specs)
+
+
+@pytest.mark.parametrize("text,message", [
+    ("", "no \\[\\[artwork\\]\\]"),
+    ("[[artwork]]\nseed = 1\n[[artwork]]\nseed = 1\n", "artwork 2 repeats artwork 1"),
+    ("[[artwork]]\nseed = 1\ncolour = 'red'\n", "artwork 1: unknown spec field"),
+    ("[[artwork]\n", "cannot be read"),
+])
+def test_bad_seeds_files(tmp_path, text, message):
+    path = tmp_path / "seeds.toml"
+    path.write_text(text)
+    with pytest.raises(SpecError, match=message):
+        load_seeds(path)
+    with pytest.raises(SpecError, match="does not exist"):
+        load_seeds(tmp_path / "missing.toml")
