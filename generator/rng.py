@@ -1,17 +1,49 @@
 """Turning a seed into W_Q, W_V and X(0), in the paper's order (W_Q, then W_V, then X(0)).
 
-PLACEHOLDER: torch's CPU generator only; the CUDA Philox emulation replaces it (issue 3).
+Two streams, each reproducing what ``torch.manual_seed(seed)`` followed by the paper's
+``randn(2, 2)``, ``randn(2, 2)`` and ``randn(G, n, 2)`` give on one of torch's generators:
+
+``cuda``
+    torch's CUDA generator (Philox4x32-10 through cuRAND), emulated with torch integer and float
+    ops on whatever device X(0) is wanted. Each ``randn`` of ``numel`` float32 values is one
+    launch of PyTorch's ``distribution_elementwise_grid_stride_kernel`` (DistributionTemplates.h):
+    256-thread blocks, ``min(ceil(numel / 256), SMs * maxThreadsPerSM / 256)`` of them; thread
+    ``idx`` calls ``curand_normal4`` ``rounds = ceil(numel / (4 * stride))`` times (``stride``:
+    threads in the grid) on a state ``curand_init(seed, idx, offset)``, component ``k`` of call
+    ``c`` landing at element ``idx + stride * (4c + k)``, and the generator's offset then grows by
+    ``4 * rounds``. Large draws therefore depend on the GPU's SM count and threads per SM.
+``cpu``
+    torch's CPU generator (mt19937), driven by torch itself so that its vectorised Box-Muller
+    is reproduced bit for bit, but a slice at a time (see `_MersenneNormals`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
 
 from generator.spec import ArtworkSpec
+
+_MASK32 = 0xFFFFFFFF
+PHILOX_M = (0xD2511F53, 0xCD9E8D57)  # round multipliers of counter words 0 and 2
+PHILOX_W = (0x9E3779B9, 0xBB67AE85)  # key bumps between rounds (golden ratio, sqrt(3) - 1)
+_BLOCK = 256  # threads per block of PyTorch's distribution kernels
+_INT32_MAX = 2**31 - 1
+# cuRAND's Box-Muller constants, float32: CURAND_2POW32_INV and CURAND_2POW32_INV_2PI, the
+# latter 2^-32 times 2*pi rounded to float32 (6.2831855f).
+_2POW32_INV = 2.0**-32
+_2POW32_INV_2PI = 2.0**-32 * float(np.float32(2 * math.pi))
+_INV_2PI = float(np.float32(1 / (2 * math.pi)))  # 0.15915494f
+# Philox calls per batch of tensor ops. On a CPU, few enough that every op stays in cache and
+# below torch's intra-op parallel grain (32768 elements), so that it runs on the calling thread
+# (see `_math`); on a GPU, enough to hide launch overhead.
+_CALLS_PER_BATCH = {"cpu": 1 << 14, "cuda": 1 << 21}
 
 
 @dataclass(frozen=True)
@@ -25,17 +57,330 @@ class Draws:
 
 
 def draw(spec: ArtworkSpec) -> Draws:
-    gen = torch.Generator().manual_seed(spec.seed)
-    wq = torch.randn(2, 2, generator=gen).numpy()
-    wv = torch.randn(2, 2, generator=gen).numpy()
+    """W_Q, W_V and the X(0) source of `spec`, drawn from its seed on its `rng` stream.
+
+    X(0) sits at the same stream position whether or not W_Q, W_V are given explicitly:
+    explicit matrices only replace the drawn ones.
+    """
+    grid = spec.resolution**2
+    shape = (1, spec.points, 2) if spec.init == "shared" else (grid, spec.points, 2)
+    stream = _cuda_stream if spec.rng == "cuda" else _cpu_stream
+    wq, wv, x0 = stream(spec, math.prod(shape))
     if spec.init == "shared":
-        x0 = torch.randn(1, spec.points, 2, generator=gen)
-        initial = lambda start, stop, device: x0.to(device)  # noqa: E731
+        initial = partial(_shared_initial, x0(0, math.prod(shape), torch.device("cpu")).view(shape))
     else:
-        full = torch.randn(spec.resolution**2, spec.points, 2, generator=gen)
-        initial = lambda start, stop, device: full[start:stop].to(device)  # noqa: E731
+        initial = partial(_per_point_initial, x0, grid, shape[1:])
     if spec.wq is not None:
         wq = np.array(spec.wq, dtype=np.float32).reshape(2, 2)
     if spec.wv is not None:
         wv = np.array(spec.wv, dtype=np.float32).reshape(2, 2)
     return Draws(wq, wv, initial)
+
+
+def _shared_initial(x0: torch.Tensor, start: int, stop: int, device) -> torch.Tensor:
+    return x0.to(device)
+
+
+def _per_point_initial(x0: Callable, grid: int, point_shape: tuple[int, int],
+                       start: int, stop: int, device) -> torch.Tensor:
+    if not 0 <= start <= stop <= grid:
+        raise ValueError(f"grid points [{start}, {stop}) outside 0..{grid}")
+    per_point = math.prod(point_shape)
+    flat = x0(start * per_point, stop * per_point, torch.device(device))
+    return flat.view(stop - start, *point_shape)
+
+
+# --- cuda: torch's CUDA generator, emulated ---------------------------------------------------
+
+
+def _cuda_stream(spec: ArtworkSpec, x_numel: int):
+    """W_Q, W_V and X(0)'s slicer on the emulated CUDA stream (offsets 0, 4, then 8)."""
+    launch = partial(cuda_launches, sms=spec.cuda_sms, threads_per_sm=spec.cuda_threads_per_sm)
+    cpu = torch.device("cpu")
+    wq_launches, offset = launch(4, 0)
+    wv_launches, offset = launch(4, offset)
+    x_launches, _ = launch(x_numel, offset)
+    wq = cuda_normals(spec.seed, wq_launches, 0, 4, cpu).view(2, 2).numpy()
+    wv = cuda_normals(spec.seed, wv_launches, 0, 4, cpu).view(2, 2).numpy()
+    return wq, wv, partial(cuda_normals, spec.seed, x_launches)
+
+
+@dataclass(frozen=True)
+class CudaLaunch:
+    """One kernel launch of a CUDA ``normal_``: elements [start, start + numel) of the draw."""
+
+    start: int
+    numel: int
+    offset: int  # the generator's Philox offset it reads (a multiple of 4)
+    stride: int  # threads in its grid: 256 x blocks
+
+
+def cuda_launches(numel: int, offset: int, sms: int,
+                  threads_per_sm: int) -> tuple[tuple[CudaLaunch, ...], int]:
+    """The launches of one float32 ``torch.randn(numel)`` on CUDA, and the offset after it.
+
+    A draw too big for 32-bit indexing (past 2^31 - 1 bytes) is cut by TensorIterator into
+    halves until each fits, first half first; PyTorch reserves the whole draw's offset before
+    cutting, then each piece reserves its own.
+    """
+
+    def policy(n: int) -> tuple[int, int]:
+        blocks = min(-(-n // _BLOCK), sms * (threads_per_sm // _BLOCK))
+        stride = _BLOCK * blocks
+        return stride, 4 * -(-n // (4 * stride))
+
+    def fits(n: int) -> bool:
+        return 1 + (n - 1) * 4 <= _INT32_MAX
+
+    def pieces(start: int, n: int) -> Iterator[tuple[int, int]]:
+        if fits(n):
+            yield start, n
+        else:
+            yield from pieces(start, n // 2)
+            yield from pieces(start + n // 2, n - n // 2)
+
+    if numel == 0:
+        return (), offset
+    stride, advance = policy(numel)
+    if fits(numel):
+        return (CudaLaunch(0, numel, offset, stride),), offset + advance
+    offset += advance
+    launches = []
+    for start, n in pieces(0, numel):
+        stride, advance = policy(n)
+        launches.append(CudaLaunch(start, n, offset, stride))
+        offset += advance
+    return tuple(launches), offset
+
+
+def cuda_normals(seed: int, launches: tuple[CudaLaunch, ...], start: int, stop: int,
+                 device: torch.device) -> torch.Tensor:
+    """Elements [start, stop) of the draw made by `launches`, float32 on `device`."""
+    device = torch.device(device)
+    parts = []
+    for launch in launches:
+        a, b = max(start - launch.start, 0), min(stop - launch.start, launch.numel)
+        if a < b:
+            parts.append(_launch_normals(seed, launch, a, b, device))
+    if len(parts) == 1:
+        return parts[0]
+    return torch.cat(parts) if parts else torch.empty(0, dtype=torch.float32, device=device)
+
+
+def _launch_normals(seed: int, launch: CudaLaunch, a: int, b: int,
+                    device: torch.device) -> torch.Tensor:
+    """Elements [a, b) (counted from the launch's first) of one launch.
+
+    Computes the curand_normal4 calls of every round the range touches; of a round it only
+    touches within one component, only the threads writing there. A chunk boundary inside a
+    round costs at most one extra round of calls (`stride` calls).
+    """
+    s = launch.stride
+    row = 4 * s  # elements written by one round of calls of the whole grid
+    batch = _CALLS_PER_BATCH["cuda" if device.type == "cuda" else "cpu"]
+    out = torch.empty(b - a, dtype=torch.float32, device=device)
+    full_lo, full_hi = -(-a // row), b // row
+    if full_lo < full_hi:
+        # Whole rounds: (round, component, thread) is the kernel's own layout of the elements.
+        rounds = out[full_lo * row - a:full_hi * row - a].view(full_hi - full_lo, 4, s)
+        for r0, r1, t0, t1 in _tiles(full_hi - full_lo, 0, s, batch):
+            values = _normal4(seed, launch.offset, full_lo + r0, full_lo + r1, t0, t1, device)
+            for k, component in enumerate(values):
+                rounds[r0:r1, k, t0:t1] = component
+    for c in sorted({a // row, (b - 1) // row} - set(range(full_lo, full_hi))):
+        lo, hi = max(a - c * row, 0), min(b - c * row, row)  # element range within the round
+        if lo // s == (hi - 1) // s:  # one component: only the threads writing it
+            first, last = lo % s, (hi - 1) % s + 1
+        else:
+            first, last = 0, s
+        for _, _, t0, t1 in _tiles(1, first, last, batch):
+            values = _normal4(seed, launch.offset, c, c + 1, t0, t1, device)
+            for k, component in enumerate(values):
+                e0, e1 = max(lo, k * s + t0), min(hi, k * s + t1)
+                if e0 < e1:
+                    src = component[0, e0 - k * s - t0:e1 - k * s - t0]
+                    out[c * row + e0 - a:c * row + e1 - a] = src
+    return out
+
+
+def _tiles(rows: int, first: int, last: int, batch: int) -> Iterator[tuple[int, int, int, int]]:
+    """(row0, row1, thread0, thread1) rectangles of about `batch` calls or fewer covering
+    rows [0, rows) x threads [first, last)."""
+    width = last - first
+    if width > batch:
+        pieces = -(-width // batch)
+        cuts = [first + width * i // pieces for i in range(pieces + 1)]
+        for r in range(rows):
+            for t0, t1 in zip(cuts, cuts[1:]):
+                yield r, r + 1, t0, t1
+    else:
+        step = batch // width
+        for r in range(0, rows, step):
+            yield r, min(r + step, rows), first, last
+
+
+def _normal4(seed: int, offset: int, round0: int, round1: int, thread0: int, thread1: int,
+             device: torch.device) -> tuple[torch.Tensor, ...]:
+    """curand_normal4 of calls [round0, round1) of threads [thread0, thread1) on states
+    ``curand_init(seed, thread, offset)``: its 4 components, each (rounds, threads) float32."""
+    call = torch.arange(round0, round1, device=device).view(-1, 1) + offset // 4
+    thread = torch.arange(thread0, thread1, device=device).view(1, -1)
+    # curand_init puts the subsequence (thread) in counter words 2-3 and offset / 4 in words
+    # 0-1; each curand4 call then steps the counter by one. Threads stay below 2^32.
+    x, y, z, w = philox4x32_10(call & _MASK32, call >> 32, thread, 0,
+                               seed & _MASK32, seed >> 32)
+    return (*_box_muller(x, y), *_box_muller(z, w))  # sine first
+
+
+def philox4x32_10(c0, c1, c2, c3, k0: int, k1: int) -> tuple[torch.Tensor, ...]:
+    """Philox4x32-10 of counter (c0, c1, c2, c3) under key (k0, k1), as cuRAND computes it.
+
+    Counter words are int64 tensors or ints holding unsigned 32-bit values; they broadcast.
+    Returns the four output words as int64 tensors in [0, 2^32).
+    """
+    words = [w for w in (c0, c1, c2, c3) if isinstance(w, torch.Tensor)]
+    device = words[0].device if words else None
+    shape = torch.broadcast_shapes(*(w.shape for w in words))
+    a, b, c, d = (torch.as_tensor(w, dtype=torch.int64, device=device).expand(shape).clone()
+                  for w in (c0, c1, c2, c3))
+    high = torch.empty(shape, dtype=torch.int64, device=device)
+    # In place, one buffer per word: the rounds run on cache-sized batches without allocating.
+    for i in range(10):
+        # Products of two 32-bit words fit 64 bits; int64 wraps, keeping them exact mod 2^64.
+        a.mul_(PHILOX_M[0])
+        c.mul_(PHILOX_M[1])
+        # Masking after the xors also clears the high halves that the products leave in the
+        # words passed on unmasked (b, d).
+        torch.bitwise_right_shift(c, 32, out=high)
+        b.bitwise_xor_(high).bitwise_xor_((k0 + i * PHILOX_W[0]) & _MASK32).bitwise_and_(_MASK32)
+        torch.bitwise_right_shift(a, 32, out=high)
+        d.bitwise_xor_(high).bitwise_xor_((k1 + i * PHILOX_W[1]) & _MASK32).bitwise_and_(_MASK32)
+        a, b, c, d = b, c, d, a  # (hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0)
+    return a, b.bitwise_and_(_MASK32), c, d.bitwise_and_(_MASK32)
+
+
+def _box_muller(u_word: torch.Tensor, v_word: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """cuRAND's _curand_box_muller in float32: (r sin v, r cos v) of uniforms made from words."""
+    u = u_word.to(torch.float32).mul_(_2POW32_INV).add_(_2POW32_INV / 2)  # as cuRAND, float32
+    # logf and sqrtf rounded once each, as on the GPU (torch's float32 CPU sqrt is not exact).
+    radius = _math("sqrt", _math("log", u.double()).float().double().mul_(-2.0)).float()
+    # nvcc contracts y * C + C/2 into one fused multiply-add: the float64 product is exact.
+    v = v_word.to(torch.float32).double().mul_(_2POW32_INV_2PI).add_(_2POW32_INV_2PI / 2)
+    # __sincosf runs on the GPU's special function unit, which takes turns, not radians: the
+    # angle is first multiplied by float32 1/(2 pi) and rounded toward zero (FMUL.RZ). Doing the
+    # same (the float64 product is exact; v > 0, so dropping the low 29 of the 52 fraction bits
+    # rounds it toward zero to float32) halves the gap to real GPU draws.
+    turns = v.float().double().mul_(_INV_2PI).view(torch.int64).bitwise_and_(~(2**29 - 1))
+    angle = turns.view(torch.float64).mul_(2 * math.pi)
+    return _math("sin", angle).float().mul_(radius), _math("cos", angle).float().mul_(radius)
+
+
+def _math(name: str, x: torch.Tensor) -> torch.Tensor:
+    """``torch.<name>(x)``, computed by numpy on the CPU.
+
+    torch hands even a few thousand logs or sines to its thread pool; for thousands of batches
+    such hand-offs cost more than they save, and on a 2-core machine busy with other work they
+    made X(0) 10 to 50 times slower. numpy computes on the calling thread.
+    """
+    if x.device.type == "cpu":
+        return torch.from_numpy(getattr(np, name)(x.numpy()))
+    return getattr(torch, name)(x)
+
+
+# --- cpu: torch's CPU generator ----------------------------------------------------------------
+
+
+def _cpu_stream(spec: ArtworkSpec, x_numel: int):
+    """W_Q, W_V and X(0)'s slicer on torch's CPU generator."""
+    gen = torch.Generator().manual_seed(spec.seed)
+    wq = torch.randn(2, 2, generator=gen).numpy()
+    wv = torch.randn(2, 2, generator=gen).numpy()
+    if x_numel < _FILL_BLOCK:
+        # Below 16 values torch draws one Box-Muller pair at a time: small, so draw it whole.
+        x0 = torch.randn(x_numel, generator=gen)
+        return wq, wv, partial(_slice_of, x0)
+    return wq, wv, _MersenneNormals(gen.get_state(), x_numel)
+
+
+def _slice_of(values: torch.Tensor, start: int, stop: int, device: torch.device) -> torch.Tensor:
+    return values[start:stop].to(device)
+
+
+_FILL_BLOCK = 16  # torch's CPU normal_fill turns 16 uniforms at a time into normals
+_MAX_CHECKPOINTS = 1024  # generator states kept per draw (5 KB each)
+_MIN_SPACING = 1 << 22  # words between kept states, at least: ~60 ms of mt19937 to catch up
+
+
+class _MersenneNormals:
+    """Any slice of one float32 ``torch.randn(numel)`` (numel >= 16) on the CPU generator.
+
+    torch's ``normal_fill`` first draws ``numel`` uniforms, one mt19937 word each, then turns
+    each aligned block of 16 into 16 normals on its own; when 16 does not divide numel it draws
+    16 more uniforms and recomputes the last 16 elements from them. So block b is
+    ``torch.randn(16)`` from the generator advanced by 16 b words, and consecutive blocks are one
+    ``randn`` of a multiple of 16: torch itself computes every value, bit for bit, while only the
+    blocks of the slice are held. Reaching word w needs the generator state there: states are
+    kept every `spacing` words and at the end of the last slice (so a render that walks the grid
+    in order never replays the stream), and mt19937 is run forward from the nearest one.
+    """
+
+    def __init__(self, state: torch.Tensor, numel: int):
+        self._numel = numel
+        blocks = max(_MIN_SPACING, -(-numel // _MAX_CHECKPOINTS)) // _FILL_BLOCK
+        self._spacing = _FILL_BLOCK * blocks
+        self._kept = {0: state}
+        self._last = (0, state)
+        self._lock = threading.Lock()  # a render may fetch chunks from several threads
+
+    def __call__(self, start: int, stop: int, device: torch.device) -> torch.Tensor:
+        n, parts = self._numel, []
+        tail = n - _FILL_BLOCK if n % _FILL_BLOCK else n  # elements from here come from the tail
+        if start < min(stop, tail):
+            b0, b1 = start // _FILL_BLOCK, -(-min(stop, tail) // _FILL_BLOCK)
+            blocks = self._blocks(b0, b1)
+            parts.append(blocks[start - _FILL_BLOCK * b0:min(stop, tail) - _FILL_BLOCK * b0])
+        if stop > tail:
+            last = torch.empty(_FILL_BLOCK).normal_(generator=self._generator_at(n))
+            parts.append(last[max(start, tail) - tail:stop - tail])
+        values = parts[0] if len(parts) == 1 else torch.cat(parts) if parts else torch.empty(0)
+        return values.to(device)
+
+    def _blocks(self, b0: int, b1: int) -> torch.Tensor:
+        """Normals of blocks [b0, b1), generated in pieces ending at kept positions."""
+        start, stop = _FILL_BLOCK * b0, _FILL_BLOCK * b1
+        out = torch.empty(stop - start)
+        gen = self._generator_at(start)
+        first_kept = (start // self._spacing + 1) * self._spacing
+        # Stopping before the last block lets the next slice, which starts in it, resume here.
+        cuts = sorted({*range(first_kept, stop, self._spacing), stop - _FILL_BLOCK, stop} - {start})
+        at = start
+        for cut in cuts:
+            out[at - start:cut - start].normal_(generator=gen)
+            at = cut
+            self._keep(at, gen.get_state())
+        return out
+
+    def _keep(self, word: int, state: torch.Tensor) -> None:
+        with self._lock:
+            if word % self._spacing == 0:
+                self._kept[word] = state
+            self._last = (word, state)
+
+    def _generator_at(self, word: int) -> torch.Generator:
+        """A CPU generator whose next word is word `word` of the draw."""
+        with self._lock:
+            candidates = [(p, s) for p, s in self._kept.items() if p <= word]
+            if self._last[0] <= word:
+                candidates.append(self._last)
+        at, state = max(candidates, key=lambda c: c[0])
+        gen = torch.Generator()
+        gen.set_state(state)
+        scratch = torch.empty(min(word - at, 1 << 20))
+        while at < word:
+            step = min(word, (at // self._spacing + 1) * self._spacing) - at
+            for i in range(0, step, scratch.numel()):
+                scratch[:min(scratch.numel(), step - i)].uniform_(generator=gen)  # one word each
+            at += step
+            if at % self._spacing == 0:
+                self._keep(at, gen.get_state())
+        return gen
