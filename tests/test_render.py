@@ -28,7 +28,7 @@ def package_pixels(spec, backend="auto"):
 @pytest.mark.parametrize("init", ["shared", "per-point"])
 @pytest.mark.parametrize("seed,extra", [
     (1679700, {}), (8012376, {}), (1, {"wq": "identity", "wv": "identity"}),
-    (424242, {"window": (-3.0, 5.0, -8.0, 1.5), "points": 7, "iterations": 40}),
+    (5227590, {"window": (-3.0, 5.0, -8.0, 1.5), "points": 7, "iterations": 40}),
 ])
 def test_landscape_matches_appendix_a(spec_factory, init, seed, extra):
     spec = spec_factory(seed=seed, init=init, resolution=40, **extra)
