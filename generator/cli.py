@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from generator import __version__
+from generator.curate import SEEDS_HELP, Criteria, parse_seeds, pick, sweep
 from generator.errors import ArtError
 from generator.files import json_text
 from generator.spec import CUDA_PROFILES, SEED_MAX, ArtworkSpec
@@ -158,6 +159,32 @@ def cmd_build(args) -> None:
           progress=_progress(args))
 
 
+def cmd_sweep(args) -> None:
+    from generator.render import resolve_device
+
+    specs = [_spec(args, seed) for seed in parse_seeds(args.seeds)]
+    result = sweep(specs, args.catalog, preview_size=args.preview,
+                   device=resolve_device(args.device), backend=args.backend,
+                   workers=args.workers, progress=_progress(args))
+    rate = result.rendered / result.seconds * 60 if result.rendered else 0.0
+    print(f"{result.rendered} rendered ({rate:.1f}/min at {args.preview}²), {result.skipped} "
+          f"already there; {args.catalog} holds {result.catalog_size}")
+
+
+def cmd_select(args) -> None:
+    criteria = Criteria(top=args.top, target=args.target_dimension, band=args.band,
+                        min_white=args.min_white, max_white=args.max_white,
+                        distinct=args.distinct)
+    selection = pick(args.catalog, args.out, criteria, force=args.force)
+    for rank, record in enumerate(selection.picks, 1):
+        s = record.scores
+        print(f"{rank:3d}  seed {record.spec.seed:<10d} D {s['fractal_dimension']:.3f}  "
+              f"white {s['white_fraction']:6.1%}  {record.spec.id}")
+    print(f"picked {len(selection.picks)} of {selection.considered}: {selection.degenerate} "
+          f"near-empty or near-full, {selection.off_target} outside the band, "
+          f"{selection.duplicates} near-duplicates passed over; wrote {args.out}")
+
+
 def _parser() -> Parser:
     parser = Parser(prog="attnart", description=__doc__)
     parser.add_argument("--version", action="version", version=f"attnart {__version__}")
@@ -210,6 +237,44 @@ def _parser() -> Parser:
     p.add_argument("--seeds", type=Path, default=Path("seeds/paper.toml"),
                    help="seeds TOML (default %(default)s)")
     p.add_argument("--out", type=Path, default=Path("site"), help="(default %(default)s)")
+
+    p = command("sweep", cmd_sweep, "preview, score and catalog every seed of a list; "
+                "stopped and run again, it resumes", seed=False)
+    runtime(p)
+    p.add_argument("--seeds", required=True, metavar="LIST", help=SEEDS_HELP)
+    p.add_argument("--preview", type=int, default=256, metavar="N",
+                   help="render and score at N×N; --resolution is recorded as the final "
+                        "render's; one catalog holds one preview size (default %(default)s)")
+    p.add_argument("--catalog", type=Path, default=Path("catalog.sqlite"),
+                   help="SQLite catalog, created when missing (default %(default)s)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="processes (default: 1 on a GPU, 2 on a CPU)")
+
+    d = Criteria()
+    p = sub.add_parser("select", help="pick the best artworks of a catalog into a seeds file",
+                       description="pick the best artworks of a catalog into a seeds file: "
+                                   "fractal dimension closest to a target within a band, "
+                                   "near-empty, near-full and near-duplicate images left out")
+    p.set_defaults(func=cmd_select)
+    p.add_argument("--catalog", type=Path, default=Path("catalog.sqlite"),
+                   help="(default %(default)s)")
+    p.add_argument("-o", "--out", type=Path, required=True, metavar="PICKS.toml",
+                   help="seeds file to write, in seeds/paper.toml's format")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument("--top", type=int, default=d.top, metavar="N",
+                   help="pick at most N (default %(default)s)")
+    p.add_argument("--target-dimension", type=float, default=d.target, metavar="D",
+                   help="preferred fractal dimension (default %(default)s; people tend to "
+                        "prefer 1.3-1.5, Spehar et al. 2003)")
+    p.add_argument("--band", type=float, default=d.band, metavar="W",
+                   help="pick only |D - target| <= W (default %(default)s)")
+    p.add_argument("--min-white", type=float, default=d.min_white, metavar="F",
+                   help="leave out images less white than F (default %(default)s)")
+    p.add_argument("--max-white", type=float, default=d.max_white, metavar="F",
+                   help="leave out images whiter than F (default %(default)s)")
+    p.add_argument("--distinct", type=float, default=d.distinct, metavar="F",
+                   help="leave out images whose 32² thumbnail differs from a better pick's "
+                        "by less than F, in mean grey level 0..1 (default %(default)s)")
     return parser
 
 

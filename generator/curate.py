@@ -1,0 +1,319 @@
+"""Sweeps over seed lists into a catalog, and the selection of the best artworks from it.
+
+A sweep renders each artwork at a small preview resolution, scores it and records it (see
+`generator.catalog`); a selection ranks the catalog by how close the fractal dimension lies
+to a target, in the spirit of Spehar et al. (2003), who found that people tend to prefer
+fractals of D ≈ 1.3-1.5 over both smoother and rougher ones: the centre is tunable and the
+maximum is not rewarded.
+
+A preview of an `init = "shared"` artwork is its full-resolution landscape sampled more
+coarsely; a `per-point` one draws a fresh X(0) per grid point, so it is another sample of the
+same convergence probabilities, speckled where they are neither 0 nor 1. The headline score of
+a final render is measured on it shown at 512 px, about a third of its 1500 px, which
+averages the speckle away; the preview is scored halved, which does the same. Raw 256²
+previews of per-point seeds 1-8 scored D = 1.58-1.74, noise; halved they scored within 0.06
+of 768² renders shown at 256 px (1.19-1.66). For shared seeds 1-5, halved 256² previews
+scored within 0.06 of 1500² renders shown at 512 px.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import multiprocessing
+import os
+import re
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from tqdm import tqdm
+
+from generator.catalog import THUMBNAIL, Record, open_catalog
+from generator.errors import OutputError, SpecError
+from generator.files import write_files
+from generator.spec import MAX_RESOLUTION, SEED_MAX, ArtworkSpec
+
+if TYPE_CHECKING:
+    import torch
+
+# torch (and with it rng, render, score) is imported where it is used: loading it takes
+# seconds, and the command line's parser reads this module's defaults and help.
+
+MAX_SEEDS = 1_000_000  # per sweep: past this, the seed list alone outweighs the work's sense
+SEEDS_HELP = ("seeds: N, A-B (inclusive) or a comma list of those, e.g. 1-5000 or 1,5,9-12; "
+              "@FILE reads such items from FILE, separated by commas, spaces or lines, "
+              "'#' starting a comment")
+_ITEM = re.compile(r"([0-9]+)(?:-([0-9]+))?")
+
+
+def parse_seeds(text: str) -> list[int]:
+    """The seeds `text` names (see SEEDS_HELP), in order, each once."""
+    source = "--seeds"
+    if text.startswith("@"):
+        source = text[1:]
+        try:
+            text = Path(source).read_text()
+        except OSError as e:
+            raise SpecError(f"seed file {source} cannot be read: {e.strerror}") from None
+        text = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+    items = [item for item in re.split(r"[,\s]+", text) if item]
+    if not items:
+        raise SpecError(f"{source} names no seeds; give e.g. 1-5000 or 1,5,9")
+    seeds: dict[int, None] = {}  # insertion-ordered set
+    for item in items:
+        match = _ITEM.fullmatch(item)
+        if not match:
+            raise SpecError(f"{source}: {item!r} is neither a seed N nor a range A-B")
+        low = int(match[1])
+        high = low if match[2] is None else int(match[2])
+        if high > SEED_MAX:
+            raise SpecError(f"{source}: {item!r} goes past the largest seed, {SEED_MAX}")
+        if low > high:
+            raise SpecError(f"{source}: range {item!r} runs backwards; write it as {high}-{low}")
+        if high - low + len(seeds) >= MAX_SEEDS:
+            raise SpecError(f"{source} names over {MAX_SEEDS:,} seeds; split the sweep")
+        seeds.update(dict.fromkeys(range(low, high + 1)))
+    return list(seeds)
+
+
+def preview(spec: ArtworkSpec, resolution: int, *, device: torch.device,
+            backend: str = "auto") -> Record:
+    """Render `spec` at `resolution` and score it: the catalog record of one artwork."""
+    from generator import rng
+    from generator.render import describe, render_labels, to_image
+    from generator.score import score
+
+    start = time.perf_counter()
+    small = dataclasses.replace(spec, resolution=resolution)
+    draws = rng.draw(small)
+    labels = render_labels(small, draws, device=device, backend=backend)  # (R, R) bool
+    thumbnail = np.asarray(to_image(labels, THUMBNAIL)).tobytes()
+    meta = describe(spec, draws)  # W_Q, W_V come first from the stream: any resolution's
+    scores = score(labels, display=resolution // 2).as_dict()  # see the module docstring
+    return Record(spec, meta["W_Q"], meta["W_V"], scores, thumbnail, time.perf_counter() - start)
+
+
+def default_workers(device: torch.device) -> int:
+    """Processes a sweep runs: one on a GPU, which is busy enough alone; two on a CPU.
+
+    The cpu kernel uses every core already, but scoring and the rest are serial: on 2 cores,
+    two processes on one thread each swept shared 256² previews 1.6x faster (410-460 against
+    250-300 a minute) and per-point ones as fast (100-140 a minute either way).
+    """
+    return 1 if device.type == "cuda" else min(2, os.cpu_count() or 1)
+
+
+def _start_worker(threads: int) -> None:
+    import torch
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the sweep's to handle
+    torch.set_num_threads(threads)
+    # render's (silent) progress bar would make tqdm's default lock, a multiprocessing one,
+    # whose semaphore a worker ended by a stopped sweep leaks, with a warning on exit
+    tqdm.set_lock(threading.RLock())
+
+
+def _preview_task(job: tuple) -> Record:
+    spec, resolution, device, backend, sweeper = job
+    record = preview(spec, resolution, device=device, backend=backend)
+    if os.getppid() != sweeper:
+        os._exit(1)  # the sweep was killed: leave quietly rather than fail to hand this over
+    return record
+
+
+def _previews(specs: list[ArtworkSpec], resolution: int, device: torch.device, backend: str,
+              workers: int):
+    """Yield the record of each spec, in the order they finish."""
+    import torch
+
+    if workers == 1:
+        for spec in specs:
+            yield preview(spec, resolution, device=device, backend=backend)
+        return
+    threads = max(1, torch.get_num_threads() // workers)
+    # spawn: a forked child would inherit the OpenMP and torch thread pools in a broken state
+    context = multiprocessing.get_context("spawn")
+    pool = context.Pool(workers, _start_worker, (threads,))
+    try:
+        jobs = ((spec, resolution, device, backend, os.getpid()) for spec in specs)
+        yield from pool.imap_unordered(_preview_task, jobs)
+        pool.close()
+    except BaseException:
+        pool.terminate()  # stopped early: the previews in flight are dropped
+        raise
+    finally:
+        pool.join()
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    requested: int  # distinct artworks the sweep was asked for
+    skipped: int  # already in the catalog from an earlier run
+    rendered: int  # previewed, scored and recorded by this run
+    seconds: float
+    catalog_size: int  # records in the catalog afterwards
+
+
+def sweep(specs: list[ArtworkSpec], catalog: Path, *, preview_size: int, device: torch.device,
+          backend: str = "auto", workers: int | None = None,
+          progress: bool = False) -> SweepResult:
+    """Record every artwork of `specs` missing from `catalog`, previewed at `preview_size`.
+
+    Each record is committed as it finishes, so the sweep may be stopped at any moment and
+    run again: it renders only what the catalog lacks.
+    """
+    from generator.score import MIN_SIDE
+
+    if not 2 * MIN_SIDE <= preview_size <= MAX_RESOLUTION:
+        raise SpecError(f"preview must be in {2 * MIN_SIDE}..{MAX_RESOLUTION} (it is scored "
+                        f"halved, and {MIN_SIDE}² is the smallest image a fractal dimension "
+                        f"is measured on), got {preview_size}")
+    workers = default_workers(device) if workers is None else workers
+    if workers < 1:
+        raise SpecError(f"workers must be at least 1, got {workers}")
+    unique = list({spec.id: spec for spec in specs}.values())
+    start = time.perf_counter()
+    with open_catalog(catalog, preview=preview_size) as cat:
+        done = cat.ids()
+        todo = [spec for spec in unique if spec.id not in done]
+        workers = max(1, min(workers, len(todo)))
+        rendered = 0
+        with tqdm(total=len(unique), initial=len(unique) - len(todo), unit="seed",
+                  desc="sweep", disable=not progress) as bar:
+            for record in _previews(todo, preview_size, device, backend, workers):
+                rendered += cat.add(record)
+                bar.update()
+        size = len(cat)
+    return SweepResult(len(unique), len(unique) - len(todo), rendered,
+                       time.perf_counter() - start, size)
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """What `select` picks; the defaults are `attnart select`'s."""
+
+    top: int = 24  # picks at most
+    target: float = 1.4  # preferred fractal dimension; Spehar et al. (2003): 1.3-1.5
+    band: float = 0.15  # largest |D - target| picked
+    min_white: float = 0.05  # white fractions below are near-empty images
+    max_white: float = 0.95  # and above, near-full ones
+    # Least `difference` of a pick's thumbnail to a better pick's. Mostly black landscapes
+    # differ little however drawn: the same matrices rendered shared and per-point, or two
+    # seeds' look-alike stripes, measured 0.02-0.07; the median seed's nearest of 135 others,
+    # 0.13.
+    distinct: float = 0.07
+
+    def __post_init__(self):
+        if isinstance(self.top, bool) or not isinstance(self.top, int) or self.top < 1:
+            raise SpecError(f"top must be a positive integer, got {self.top!r}")
+        if not 0 <= self.target <= 2:
+            raise SpecError("target dimension must be in 0..2 (a boundary in the plane), "
+                            f"got {self.target}")
+        if not self.band >= 0:
+            raise SpecError(f"band must be a non-negative number, got {self.band}")
+        if not 0 <= self.min_white < self.max_white <= 1:
+            raise SpecError("need 0 <= min-white < max-white <= 1, "
+                            f"got {self.min_white}, {self.max_white}")
+        if not 0 <= self.distinct <= 1:
+            raise SpecError(f"distinct must be in 0..1, got {self.distinct}")
+
+    def describe(self) -> str:
+        return (f"fractal dimension within {self.target} ± {self.band}, closest first; white "
+                f"{self.min_white:.0%}-{self.max_white:.0%}; thumbnails at least "
+                f"{self.distinct} apart")
+
+
+@dataclass(frozen=True)
+class Selection:
+    picks: list[Record]  # best first
+    considered: int  # records in the catalog
+    degenerate: int  # white fraction outside the bounds: near-empty or near-full
+    off_target: int  # fractal dimension outside the band
+    duplicates: int  # passed over for looking like a better-ranked pick
+
+
+def difference(a: bytes, b: bytes) -> float:
+    """Mean absolute difference of two thumbnails, 0 (same) to 1 (negatives)."""
+    x = np.frombuffer(a, dtype=np.uint8).astype(np.int16)
+    y = np.frombuffer(b, dtype=np.uint8).astype(np.int16)
+    return float(np.abs(x - y).mean() / 255)
+
+
+def select(records: list[Record], criteria: Criteria = Criteria()) -> Selection:
+    """The best records by `criteria`: fractal dimension closest to the target and within the
+    band, white fraction within bounds, no thumbnail within `distinct` of a better pick's.
+    Ties go to the smaller seed."""
+    c = criteria
+    shaped = [r for r in records if c.min_white <= r.scores["white_fraction"] <= c.max_white]
+    near = [r for r in shaped if abs(r.scores["fractal_dimension"] - c.target) <= c.band]
+    near.sort(key=lambda r: (abs(r.scores["fractal_dimension"] - c.target), r.spec.seed,
+                             r.spec.id))
+    picks: list[Record] = []
+    duplicates = 0
+    for record in near:
+        if len(picks) == c.top:
+            break
+        if any(difference(record.thumbnail, p.thumbnail) < c.distinct for p in picks):
+            duplicates += 1
+        else:
+            picks.append(record)
+    return Selection(picks, len(records), len(records) - len(shaped), len(shaped) - len(near),
+                     duplicates)
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a TOML basic string
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)  # int, or a finite float (specs refuse others) that reads back exactly
+
+
+def picks_toml(picks: list[Record], *, heading: str) -> str:
+    """A seeds file of `picks` in `seeds/paper.toml`'s format: title, seed and every field
+    that differs from the defaults, so `load_seeds` reads back the same specs."""
+    lines = [f"# {line}".rstrip() for line in heading.splitlines()]
+    for record in picks:
+        spec = record.spec
+        defaults = ArtworkSpec(seed=spec.seed).canonical()
+        s = record.scores
+        lines += ["", "[[artwork]]", f"title = {_toml_value(f'Seed {spec.seed}')}",
+                  f"seed = {spec.seed}"]
+        lines += [f"{key} = {_toml_value(value)}" for key, value in spec.canonical().items()
+                  if key != "seed" and value != defaults[key]]
+        lines.append(f"# D {s['fractal_dimension']:.3f} (r² {s['r2']:.3f}), white "
+                     f"{s['white_fraction']:.1%} on the preview; id {spec.id}")
+    return "\n".join(lines) + "\n"
+
+
+def check_out(out: Path, *, force: bool = False, catalog: Path | None = None) -> None:
+    """Fail before any work when the picks cannot go to `out`: an existing file is replaced
+    only with `force`, and the catalog never."""
+    if not out.parent.is_dir():
+        raise OutputError(f"output folder {out.parent} does not exist; create it first")
+    if out.is_dir():
+        raise OutputError(f"output {out} is a folder; give a file name ending in .toml")
+    if out.exists():
+        if catalog is not None and catalog.exists() and out.samefile(catalog):
+            raise OutputError(f"output {out} is the catalog itself; give another file")
+        if not force:
+            raise OutputError(f"output {out} exists; use --force to replace it")
+
+
+def pick(catalog: Path, out: Path, criteria: Criteria = Criteria(), *,
+         force: bool = False) -> Selection:
+    """Select from `catalog` by `criteria` and write the picks to `out` as a seeds file."""
+    check_out(out, force=force, catalog=catalog)
+    with open_catalog(catalog, readonly=True) as cat:
+        records, size = cat.records(), cat.preview
+    selection = select(records, criteria)
+    heading = (f"Picked by attnart select from {catalog.name}, {len(selection.picks)} of "
+               f"{len(records)} artworks scored on {size}² previews:\n{criteria.describe()}.\n"
+               "Fields left out take the command line's values, and those the defaults.")
+    write_files({out: picks_toml(selection.picks, heading=heading).encode()})
+    return selection

@@ -1,0 +1,205 @@
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from test_catalog import record
+
+from generator import rng
+from generator.catalog import THUMBNAIL, CatalogError, open_catalog
+from generator.cli import main
+from generator.curate import Criteria, parse_seeds, picks_toml, select, sweep
+from generator.errors import SpecError
+from generator.spec import SEED_MAX, load_seeds
+
+CPU = torch.device("cpu")
+TINY = ["--iterations", "20", "--preview", "32", "--quiet"]
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "generator.cli", *args], capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.parametrize("text,seeds", [
+    ("7", [7]),
+    ("1-5", [1, 2, 3, 4, 5]),
+    ("9,1-3, 2 ,0", [9, 1, 2, 3, 0]),  # order kept, repeats dropped
+    (f"{SEED_MAX - 1}-{SEED_MAX}", [SEED_MAX - 1, SEED_MAX]),
+])
+def test_seed_lists(text, seeds):
+    assert parse_seeds(text) == seeds
+
+
+def test_seed_file(tmp_path):
+    path = tmp_path / "seeds.txt"
+    path.write_text("# favourites\n1679700\n5-7, 12  # and a range\n\n8012376\n")
+    assert parse_seeds(f"@{path}") == [1679700, 5, 6, 7, 12, 8012376]
+
+
+@pytest.mark.parametrize("text,message", [
+    ("", "names no seeds"),
+    ("5-1", "runs backwards"),
+    ("1-x", "neither a seed"),
+    ("-3", "neither a seed"),
+    ("1.5", "neither a seed"),
+    (f"{SEED_MAX + 1}", "past the largest seed"),
+    ("1-2000000", "split the sweep"),
+    ("@/nonexistent/seeds.txt", "cannot be read"),
+])
+def test_bad_seed_lists(text, message):
+    with pytest.raises(SpecError, match=message):
+        parse_seeds(text)
+
+
+def test_sweep_records_each_artwork_once(tmp_path, spec_factory):
+    specs = [spec_factory(seed=s, iterations=20, resolution=100) for s in (3, 1, 2, 3)]
+    path = tmp_path / "c.sqlite"
+    first = sweep(specs[:2], path, preview_size=32, device=CPU, workers=1)
+    assert (first.requested, first.skipped, first.rendered) == (2, 0, 2)
+    again = sweep(specs, path, preview_size=32, device=CPU, workers=1)
+    assert (again.requested, again.skipped, again.rendered, again.catalog_size) == (3, 2, 1, 3)
+    with open_catalog(path, readonly=True) as cat:
+        records = cat.records()
+    assert [r.spec for r in records] == [specs[0], specs[1], specs[2]]
+    assert all(r.spec.resolution == 100 for r in records)  # the final render's, not the preview's
+    assert all(r.scores["display_size"] == 16 and len(r.thumbnail) == THUMBNAIL**2
+               for r in records)
+    full = rng.draw(specs[1])  # the matrices are the final render's too
+    assert records[1].wq == full.wq.tolist() and records[1].wv == full.wv.tolist()
+
+
+def _count(path) -> int:
+    try:
+        with open_catalog(path, readonly=True) as cat:
+            return len(cat)
+    except CatalogError:  # not created yet
+        return 0
+
+
+def _created(path) -> dict[str, str]:
+    conn = sqlite3.connect(path)
+    rows = dict(conn.execute("SELECT id, created FROM artworks"))
+    conn.close()
+    return rows
+
+
+def _interrupt(args, path, at_least, signum) -> tuple[int, str]:
+    """Start a sweep, send it `signum` once the catalog holds `at_least` records; its exit
+    status and stderr."""
+    proc = subprocess.Popen([sys.executable, "-m", "generator.cli", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while _count(path) < at_least and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signum)
+    return proc.wait(timeout=30), proc.communicate()[1]
+
+
+def test_sweep_stopped_twice_then_rerun_resumes(tmp_path):
+    """Ctrl-C, then kill -9, each in the middle of a sweep, then the same command to the end:
+    every seed recorded exactly once, none recorded before a stop rendered again."""
+    path = tmp_path / "c.sqlite"
+    args = ["sweep", "--seeds", "1-60", "--catalog", str(path), "--init", "shared", *TINY]
+    status, err = _interrupt([*args, "--workers", "2"], path, 3, signal.SIGINT)
+    assert status == 130 and "interrupted" in err and err.count("\n") == 1  # no traceback
+    first = _created(path)
+    status, _ = _interrupt([*args, "--workers", "2"], path, len(first) + 3, signal.SIGKILL)
+    assert status == -signal.SIGKILL
+    second = _created(path)
+    assert 3 <= len(first) < len(second) < 60, "a sweep was not caught in the middle"
+    assert first.items() <= second.items()
+
+    result = run(*args, "--workers", "1")  # resuming needs no particular worker count
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{60 - len(second)} rendered (")
+    assert f", {len(second)} already there" in result.stdout
+    final = _created(path)
+    assert len(final) == 60 and second.items() <= final.items()  # untouched, not redone
+    with open_catalog(path, readonly=True) as cat:
+        assert sorted(r.spec.seed for r in cat.records()) == list(range(1, 61))
+    assert sorted(os.listdir(tmp_path)) == ["c.sqlite"]
+
+
+def test_selection_ranks_by_closeness_to_the_target():
+    records = [record(1, 1.54), record(2, 1.38), record(3, 1.45), record(4, 1.43),
+               record(5, 1.22), record(6, 1.62), record(7, 1.38)]
+    picks = select(records, Criteria(top=10)).picks
+    assert [r.spec.seed for r in picks] == [2, 7, 4, 3, 1]  # a tie goes to the smaller seed
+    picks = select(records, Criteria(target=1.25)).picks
+    assert [r.spec.seed for r in picks] == [5, 2, 7]  # the centre moves; the maximum never wins
+    assert [r.spec.seed for r in select(records, Criteria(top=2)).picks] == [2, 7]
+
+
+def test_selection_rejects_degenerate_and_duplicate_images():
+    blank = bytes(THUMBNAIL**2)
+    near_blank = bytes([5]) * THUMBNAIL**2  # 2 % off the blank one
+    records = [record(1, 1.40, white=0.01), record(2, 1.40, white=0.99),
+               record(3, 1.41, thumbnail=blank), record(4, 1.42, thumbnail=near_blank),
+               record(5, 1.43), record(6, 1.90), record(7, 1.40, white=0.05)]
+    selection = select(records)
+    assert [r.spec.seed for r in selection.picks] == [7, 3, 5]
+    assert (selection.considered, selection.degenerate, selection.off_target,
+            selection.duplicates) == (7, 2, 1, 1)
+    assert [r.spec.seed for r in select(records, Criteria(distinct=0.01)).picks] == [7, 3, 4, 5]
+
+
+@pytest.mark.parametrize("field,value", [("top", 0), ("target", 2.5), ("band", -0.1),
+                                         ("min_white", 0.96), ("distinct", 1.5)])
+def test_bad_criteria(field, value):
+    with pytest.raises(SpecError):
+        Criteria(**{field: value})
+
+
+def test_picks_read_back_as_the_same_specs(tmp_path):
+    records = [record(5, init="per-point"),
+               record(2**64 - 1, rng="cpu", window=(-4.0, 6.5, -8.0, 2.0), wq="identity",
+                      wv=(0.1, -2.0, 1e-7, 3.0), threshold=1e-6, iterations=50),
+               record(9, resolution=3000, points=7, cuda_sms=132, cuda_threads_per_sm=2048)]
+    path = tmp_path / "picks.toml"
+    path.write_text(picks_toml(records, heading="test picks\nsecond line"))
+    assert load_seeds(path) == [r.spec for r in records]
+    assert [s.title for s in load_seeds(path)] == ["Seed 5", f"Seed {2**64 - 1}", "Seed 9"]
+    assert "resolution = 3000" in path.read_text() and "resolution = 1500" not in path.read_text()
+
+
+def test_sweep_then_select_through_the_cli(tmp_path, capsys):
+    catalog, out = tmp_path / "c.sqlite", tmp_path / "picks.toml"
+    assert main(["sweep", "--seeds", "1-4", "--catalog", str(catalog), "--init", "shared",
+                 "--workers", "1", *TINY]) == 0
+    assert "4 rendered" in capsys.readouterr().out
+    select_args = ["select", "--catalog", str(catalog), "--band", "1", "--min-white", "0",
+                   "--max-white", "1", "--distinct", "0", "--out", str(out)]
+    assert main(select_args) == 0
+    assert "picked 4 of 4" in capsys.readouterr().out
+    specs = load_seeds(out)
+    assert sorted(s.seed for s in specs) == [1, 2, 3, 4]
+    assert all(s.init == "shared" and s.iterations == 20 and s.resolution == 1500
+               for s in specs)
+
+    picks = out.read_bytes()
+    assert main(select_args) == 2  # an existing file only with --force
+    err = capsys.readouterr().err
+    assert "--force" in err and err.count("\n") == 1 and out.read_bytes() == picks
+    assert main([*select_args, "--force"]) == 0
+    before = catalog.read_bytes()
+    assert main([*select_args[:-1], str(catalog), "--force"]) == 2  # never the catalog
+    assert "the catalog itself" in capsys.readouterr().err
+    assert catalog.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["c.sqlite", "picks.toml"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--seeds", "5-1"], "runs backwards"),
+    (["--seeds", "1", "--preview", "31"], "preview must be in"),
+    (["--seeds", "1", "--workers", "0"], "workers must be"),
+])
+def test_bad_sweeps_are_one_line_and_create_nothing(tmp_path, capsys, args, message):
+    assert main(["sweep", "--catalog", str(tmp_path / "c.sqlite"), "--quiet", *args]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0]
+    assert os.listdir(tmp_path) == []
