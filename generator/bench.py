@@ -9,7 +9,8 @@ import numpy as np
 import torch
 
 from generator import kernels, rng
-from generator.render import chunks, matrices
+from generator.dynamics import normalize_initial
+from generator.render import chunks, grid_points, matrices
 from generator.spec import ArtworkSpec
 
 
@@ -45,6 +46,9 @@ def bench(spec: ArtworkSpec, device: torch.device, *, reference_pixels: int) -> 
     sample[np.linspace(0, total - 1, min(total, reference_pixels)).astype(np.int64)] = True
     names = ["reference"] + [n for n in kernels.available(device) if n != "reference"]
     modules = {name: kernels.load(name) for name in names}
+    for module in modules.values():  # compile (Triton's JIT) and warm up outside the timing
+        _timed(module, wq, wv, normalize_initial(draws.initial(0, 1, device)),
+               grid_points(spec, 0, 1, device), spec)
     seconds = dict.fromkeys(names, 0.0)
     agree = dict.fromkeys(names, 0)
     for start, stop, x0, ab in chunks(spec, draws, device):
