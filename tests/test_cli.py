@@ -104,3 +104,14 @@ def test_spec_prints_matrices_without_rendering(tmp_path):
     data = json.loads(result.stdout)
     assert data["seed"] == 6306593 and len(data["W_Q"]) == 2
     assert os.listdir(tmp_path) == []
+
+
+def test_bench_compares_every_backend_with_the_reference():
+    result = run("bench", "--resolution", "32", "--iterations", "30", "--seed", "8012376")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "reference timed on 1,024 of 1,024 px" in lines[0]
+    rows = {line.split()[0]: line.split() for line in lines[2:]}
+    assert rows["reference"][4] == "1.0x"
+    for name, row in rows.items():  # every backend of this machine, each agreeing
+        assert float(row[1]) > 0 and float(row[5].rstrip("%")) >= 99.0, name
