@@ -186,7 +186,8 @@ def cmd_select(args) -> None:
 
 
 def _parser() -> Parser:
-    parser = Parser(prog="attnart", description=__doc__)
+    parser = Parser(prog="attnart", description="Render, score, curate and publish the "
+                    "convergence landscapes of an attention-like map.")
     parser.add_argument("--version", action="version", version=f"attnart {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -75,3 +75,20 @@ def test_score_command_reads_any_black_and_white_image(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "generator.cli", "score",
                               str(tmp_path / "nope.png")], capture_output=True, text=True)
     assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def test_per_point_seeds_of_different_structure_score_apart():
+    """5227590 is broad soft bands, 6549664 a thin line in fine grey speckle (the paper's
+    Figure 1, per-point X(0)): seen at a third of their size, they score well apart."""
+    import torch
+
+    from generator import rng
+    from generator.render import render_labels
+    from generator.spec import ArtworkSpec
+
+    scores = {}
+    for seed in (5227590, 6549664):
+        spec = ArtworkSpec(seed=seed, resolution=384)
+        labels = render_labels(spec, rng.draw(spec), device=torch.device("cpu"))
+        scores[seed] = score(labels, display=128).fractal_dimension
+    assert scores[6549664] - scores[5227590] > 0.1
