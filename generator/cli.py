@@ -156,7 +156,7 @@ def cmd_build(args) -> None:
     del defaults["seed"], defaults["wq"], defaults["wv"]
     specs = load_seeds(args.seeds, defaults)
     build(specs, args.out, device=resolve_device(args.device), backend=args.backend,
-          progress=_progress(args))
+          title=args.title, base_url=args.base_url, progress=_progress(args))
 
 
 def cmd_sweep(args) -> None:
@@ -238,6 +238,11 @@ def _parser() -> Parser:
     p.add_argument("--seeds", type=Path, default=Path("seeds/paper.toml"),
                    help="seeds TOML (default %(default)s)")
     p.add_argument("--out", type=Path, default=Path("site"), help="(default %(default)s)")
+    p.add_argument("--title", default="Attention Dynamics Art",
+                   help="the gallery's title (default %(default)s)")
+    p.add_argument("--base-url", default="", metavar="URL",
+                   help="where the site will live, for absolute URLs in the NFT metadata; "
+                        "pages link relatively either way")
 
     p = command("sweep", cmd_sweep, "preview, score and catalog every seed of a list; "
                 "stopped and run again, it resumes", seed=False)

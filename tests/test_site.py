@@ -1,0 +1,253 @@
+import json
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from generator import cli, rng, site
+from generator.render import describe
+from generator.site import MANIFEST, build, build_context, render_command, site_files
+from generator.spec import ArtworkSpec
+
+CPU = torch.device("cpu")
+TINY = {"resolution": 32, "iterations": 20, "init": "shared"}
+
+
+def make_spec(**overrides) -> ArtworkSpec:
+    """Tiny artworks (32², 20 steps, shared X(0)): rendering one takes milliseconds."""
+    return ArtworkSpec(**({"seed": 1679700} | TINY | overrides))
+
+
+def make_record(spec=None, **score_overrides) -> dict:
+    """A record as `gather` makes it, without rendering: metadata from the spec's draws."""
+    spec = spec or make_spec(**TINY)
+    meta = describe(spec, rng.draw(spec)) | {"size": spec.resolution, "white_fraction": 0.4}
+    meta |= {"title": spec.title, "wq": spec.canonical()["wq"], "wv": spec.canonical()["wv"]}
+    sc = {"fractal_dimension": 1.2345, "r2": 0.99, "box_sizes": [1, 8], "display_size": 32,
+          "raw_fractal_dimension": 1.3, "raw_r2": 0.98, "white_fraction": 0.4,
+          "boundary_fraction": 0.05, "traits": {"structure": "intricate", "tone": "balanced"}}
+    side = spec.resolution
+    return {"meta": meta, "score": sc | score_overrides, "sides": {"thumb": side, "large": side}}
+
+
+def three_records():
+    return [make_record(make_spec(seed=s, title=f"Art {s}", **TINY)) for s in (1, 1679700, 7)]
+
+
+def links(html: str) -> list[str]:
+    return re.findall(r'(?:href|src)="([^"]*)"', html) + [
+        part.split()[0] for srcset in re.findall(r'srcset="([^"]*)"', html)
+        for part in srcset.split(",") if part.strip()]
+
+
+def build_tiny(tmp_path, specs, **kw):
+    return build(specs, tmp_path / "site", device=CPU, backend="auto", **kw)
+
+
+def write_seeds(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+# ---- the pure context ----------------------------------------------------------------------
+
+
+def test_context_orders_and_links_artworks():
+    ctx = build_context(three_records(), title="Gallery")
+    arts = ctx["artworks"]
+    assert [a["seed"] for a in arts] == [1, 1679700, 7]
+    assert [a["anchor"] for a in arts] == ["seed-1", "seed-1679700", "seed-7"]
+    assert arts[0]["previous"] is None and arts[0]["next"] == arts[1]["page"]
+    assert arts[2]["next"] is None and arts[2]["previous"] == arts[1]["page"]
+    assert arts[1]["page"] == f"artworks/{arts[1]['id']}.html"
+    assert ctx["site"]["title"] == "Gallery"
+    assert "1679700" in arts[1]["caption"] and "1.234" in arts[1]["caption"]
+
+
+def test_context_repeated_seed_gets_distinct_anchors():
+    records = [make_record(make_spec(seed=5, **TINY)),
+               make_record(make_spec(seed=5, wq="identity", **TINY))]
+    anchors = [a["anchor"] for a in build_context(records)["artworks"]]
+    assert len(set(anchors)) == 2 and all(a.startswith("seed-5-") for a in anchors)
+
+
+def test_context_matrices_show_four_decimals_as_appendix_b():
+    # seed 1679700 on the cuda stream: W_Q of the paper's Appendix B (see README)
+    art = build_context([make_record(make_spec(seed=1679700, **TINY))])["artworks"][0]
+    (q, wq), (v, wv) = art["matrices"]
+    assert (q, v) == ("Q", "V")
+    assert wq == [["1.1646", "\u22120.0278"], ["\u22120.8054", "\u22120.9405"]]
+    assert wv[0] == ["\u22121.9675", "\u22122.0948"]
+
+
+def test_context_lists_every_parameter_and_score():
+    art = build_context([make_record()])["artworks"][0]
+    names = [name for name, _ in art["parameters"]]
+    for word in ("n ", "d ", "T ", "window", "resolution", "init", "rng", "threshold"):
+        assert any(n.startswith(word) for n in names), word
+    assert dict(art["scores"])["fractal dimension"] == "1.234"
+    assert art["traits"] == {"structure": "intricate", "tone": "balanced"}
+
+
+def test_context_paths_are_relative_without_base_url():
+    ctx = build_context(three_records())
+    for art in ctx["artworks"]:
+        paths = [art["page"], art["images"]["full"], art["metadata"]["image"],
+                 art["metadata"]["external_url"]] + [p for p, _ in art["images"]["srcset_webp"]]
+        assert all(not p.startswith("/") and "://" not in p for p in paths)
+
+
+def test_metadata_follows_erc721_and_opensea():
+    ctx = build_context(three_records(), title="G", base_url="https://example.org/art/")
+    meta = ctx["artworks"][1]["metadata"]
+    assert set(meta) == {"name", "description", "image", "external_url", "attributes"}
+    assert meta["name"] == "Art 1679700"
+    assert meta["image"] == f"https://example.org/art/images/{ctx['artworks'][1]['id']}.png"
+    assert meta["external_url"].startswith("https://example.org/art/artworks/")
+    for attr in meta["attributes"]:
+        assert set(attr) <= {"trait_type", "value", "display_type"}
+        numeric = isinstance(attr["value"], (int, float))
+        assert (attr.get("display_type") == "number") == numeric
+    traits = {a["trait_type"]: a["value"] for a in meta["attributes"]}
+    assert traits["Seed"] == 1679700 and traits["Structure"] == "intricate"
+    assert ctx["collection"]["name"] == "G"
+    assert ctx["collection"]["external_link"] == "https://example.org/art/index.html"
+
+
+@pytest.mark.parametrize("overrides", [{}, {"wq": "identity", "wv": "0.5,-1,2,3e-7"},
+                                       {"window": (-2.5, 3.0, -1.0, 1.0), "threshold": 1e-3}])
+def test_render_command_recreates_the_same_spec(overrides):
+    spec = make_spec(**TINY | overrides)
+    command = render_command(make_record(spec)["meta"])
+    argv = cli._join_list_values(shlex.split(command)[1:])
+    assert cli._spec(cli._parser().parse_args(argv)).id == spec.id
+
+
+# ---- the pages -----------------------------------------------------------------------------
+
+
+def test_page_text_is_autoescaped():
+    records = [make_record(make_spec(title="<script>alert(1)</script>", **TINY))]
+    files = site_files(build_context(records, title="<script>alert(2)</script>"))
+    for name in ("index.html", f"artworks/{records[0]['meta']['id']}.html"):
+        html = files[name].decode()
+        assert "<script>alert" not in html
+        assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html
+
+
+def test_pages_link_only_to_the_sites_own_files():
+    ctx = build_context(three_records())
+    files = site_files(ctx)
+    images = {f"images/{a['id']}{s}" for a in ctx["artworks"]
+              for s in (".png", ".json", "-thumb.png", "-thumb.webp", "-large.png",
+                        "-large.webp")}
+    for name, data in files.items():
+        if not name.endswith(".html"):
+            continue
+        folder = Path(name).parent
+        for link in links(data.decode()):
+            assert "://" not in link and not link.startswith("/"), (name, link)
+            if link.startswith(("#", "data:")):
+                continue
+            target = (folder / link.split("#")[0]).as_posix()
+            target = re.sub(r"[^/]+/\.\./", "", target)
+            assert target in files or target in images, (name, link)
+
+
+def test_index_has_tiles_lightbox_and_fallback_links():
+    ctx = build_context(three_records())
+    html = site_files(ctx)["index.html"].decode()
+    for art in ctx["artworks"]:
+        assert f'id="{art["anchor"]}"' in html
+        assert f'href="{art["page"]}"' in html  # works without JavaScript
+    assert 'loading="lazy"' in html and 'type="image/webp"' in html
+    assert 'src="static/lightbox.js"' in html
+    assert 'class="lb-close"' in html and 'role="dialog"' in html
+    script = (site.TEMPLATES / "static" / "lightbox.js").read_text()
+    for word in ("Escape", "ArrowLeft", "ArrowRight", "touchstart", "hashchange", "Tab"):
+        assert word in script
+    assert "http" not in script
+
+
+def test_artwork_page_shows_spec_scores_and_command():
+    ctx = build_context(three_records())
+    art = ctx["artworks"][1]
+    html = site_files(ctx)[art["page"]].decode()
+    assert "<math" in html and "<mn>1.1646</mn>" in html
+    assert f'href="../{art["images"]["full"]}" download' in html
+    assert "attnart render 1679700" in html
+    assert 'rel="prev"' in html and 'rel="next"' in html
+
+
+# ---- building into a folder ----------------------------------------------------------------
+
+
+def test_build_writes_the_site_and_caches_by_spec_id(tmp_path):
+    specs = [make_spec(seed=1, title="One", **TINY), make_spec(seed=1679700, **TINY)]
+    out = tmp_path / "site"
+    first = build_tiny(tmp_path, specs)
+    assert first.rendered == [s.id for s in specs]
+    for spec in specs:
+        for suffix in (".png", ".json", ".score.json", "-thumb.webp", "-thumb.png",
+                       "-large.webp", "-large.png"):
+            assert (out / "images" / f"{spec.id}{suffix}").is_file()
+        assert (out / "artworks" / f"{spec.id}.html").is_file()
+        meta = json.loads((out / "metadata" / f"{spec.id}.json").read_text())
+        assert meta["image"] == f"images/{spec.id}.png"
+    with Image.open(out / "images" / f"{specs[0].id}-thumb.webp") as im:
+        assert im.format == "WEBP" and im.size == (32, 32)
+    assert (out / "index.html").is_file() and (out / "metadata" / "collection.json").is_file()
+    manifest = json.loads((out / MANIFEST).read_text())["files"]
+    assert "index.html" in manifest and f"images/{specs[0].id}.png" in manifest
+
+    assert build_tiny(tmp_path, specs).rendered == []
+
+    changed = [specs[0], make_spec(seed=1679700, **TINY | {"iterations": 21})]
+    third = build_tiny(tmp_path, changed)
+    assert third.rendered == [changed[1].id]
+    assert not (out / "images" / f"{specs[1].id}.png").exists()  # stale, the tool's own
+    assert f"artworks/{specs[1].id}.html" in third.removed
+
+
+def test_rebuild_keeps_files_the_tool_did_not_write(tmp_path):
+    out = tmp_path / "site"
+    (out / "images").mkdir(parents=True)
+    mine = [out / "notes.txt", out / "images" / "photo.png", out / "artworks" / "x.html"]
+    build_tiny(tmp_path, [make_spec(seed=1, **TINY)])
+    for path in mine:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("mine")
+    build_tiny(tmp_path, [make_spec(seed=2, **TINY)])
+    assert all(p.read_text() == "mine" for p in mine)
+
+
+def test_failed_build_leaves_the_previous_site(tmp_path, monkeypatch):
+    out = tmp_path / "site"
+    build_tiny(tmp_path, [make_spec(seed=1, **TINY)])
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def broken(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(site, "site_files", broken)
+    with pytest.raises(KeyboardInterrupt):
+        build_tiny(tmp_path, [make_spec(seed=1, **TINY)], title="New")
+    after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_cli_build_passes_title_base_url_and_resolution(tmp_path):
+    seeds = write_seeds(tmp_path / "s.toml", '[[artwork]]\nseed = 3\ntitle = "Three"\n')
+    out = tmp_path / "out"
+    rc = cli.main(["build", "--seeds", str(seeds), "--out", str(out), "--resolution", "32",
+                   "--iterations", "20", "--init", "shared", "--device", "cpu", "--quiet",
+                   "--title", "My <Gallery>", "--base-url", "https://example.org/g/"])
+    assert rc == 0
+    spec = make_spec(seed=3, **TINY)
+    meta = json.loads((out / "metadata" / f"{spec.id}.json").read_text())
+    assert meta["image"] == f"https://example.org/g/images/{spec.id}.png"
+    assert meta["name"] == "Three"
+    assert "My &lt;Gallery&gt;" in (out / "index.html").read_text()
