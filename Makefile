@@ -20,7 +20,18 @@ $(STAMP): pyproject.toml $(wildcard setup.py generator/kernels/*.c)
 site: $(STAMP)
 	$(BIN)/attnart build --seeds seeds/paper.toml --out site
 
-test: $(STAMP)
+# The browser, HTML and Jekyll checks need Debian's chromium, a Java runtime and jekyll
+# (installed with apt-get when missing, which needs root).
+/usr/bin/chromium:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+/usr/bin/java:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless
+
+/usr/bin/jekyll:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jekyll
+
+test: $(STAMP) /usr/bin/chromium /usr/bin/java /usr/bin/jekyll
 	$(BIN)/python -m ruff check generator tests benchmarks
 	$(BIN)/python -m pytest -q
 

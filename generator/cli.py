@@ -159,6 +159,22 @@ def cmd_build(args) -> None:
           title=args.title, base_url=args.base_url, progress=_progress(args))
 
 
+def cmd_jekyll(args) -> None:
+    from generator.jekyll import export
+    from generator.render import resolve_device
+    from generator.spec import load_seeds
+
+    defaults = _spec(args, seed=0).canonical()
+    del defaults["seed"], defaults["wq"], defaults["wv"]
+    specs = load_seeds(args.seeds, defaults)
+    result = export(specs, args.site_dir, page=args.page, style=args.style, size=args.size,
+                    with_pages=args.with_pages, device=resolve_device(args.device),
+                    backend=args.backend, progress=_progress(args))
+    print(f"{result.page}: {'written' if result.page_written else 'unchanged'}; "
+          f"{len(result.images_written)} images written, {len(result.images_unchanged)} "
+          f"unchanged, {len(result.rendered)} rendered")
+
+
 def cmd_sweep(args) -> None:
     from generator.render import resolve_device
 
@@ -243,6 +259,24 @@ def _parser() -> Parser:
     p.add_argument("--base-url", default="", metavar="URL",
                    help="where the site will live, for absolute URLs in the NFT metadata; "
                         "pages link relatively either way")
+
+    p = command("jekyll", cmd_jekyll, "write the artworks and their page into a Jekyll site",
+                seed=False)
+    runtime(p)
+    p.add_argument("--site-dir", type=Path, required=True, metavar="PATH",
+                   help="the Jekyll site's folder (must exist)")
+    p.add_argument("--seeds", type=Path, default=Path("seeds/paper.toml"),
+                   help="seeds TOML (default %(default)s)")
+    p.add_argument("--page", type=Path, default=Path("_pages/attention-dynamics-art.md"),
+                   help="the page, relative to the site; when it exists only its generated "
+                        "gallery block changes (default %(default)s)")
+    p.add_argument("--style", choices=("v1", "v2"), default="v1",
+                   help="the page's version when it is written anew (default %(default)s)")
+    p.add_argument("--size", type=int, metavar="N",
+                   help="images N×N, antialiased (default 1000, or the resolution if smaller)")
+    p.add_argument("--with-pages", action="store_true",
+                   help="also emit the gallery's artwork pages under attnart/, linked from "
+                        "each image")
 
     p = command("sweep", cmd_sweep, "preview, score and catalog every seed of a list; "
                 "stopped and run again, it resumes", seed=False)

@@ -1,0 +1,210 @@
+"""The personal-site page export: the curated artworks into an existing Jekyll site.
+
+The author's page (`_pages/attention-dynamics-art.md`, in two versions) shows an
+`art-gallery` div of `/assets/images/art<seed>_Large.png` images; this module writes those
+images and regenerates the page. A page that already exists keeps every byte the author wrote:
+only the generated block between `GALLERY_START` and `GALLERY_END` is replaced (a page from
+before the markers has its bare `art-gallery` div replaced and gains them). Nothing else in the
+site is touched, and a rerun with the same input writes nothing: images are compared with the
+bytes that would be written, and the full-resolution renders are cached by spec id in
+`CACHE_DIR` (a dot folder, which Jekyll leaves out of the built site).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from generator import site
+from generator.errors import OutputError, SpecError
+from generator.files import write_files
+from generator.render import render
+from generator.spec import ArtworkSpec
+
+TEMPLATES = site.TEMPLATES / "jekyll"
+STYLES = ("v1", "v2")
+DEFAULT_PAGE = Path("_pages/attention-dynamics-art.md")
+IMAGES_DIR = Path("assets/images")  # where the published page already looks for them
+CACHE_DIR = Path(".attnart")  # full-resolution renders by spec id; Jekyll skips dot folders
+PAGES_DIR = Path("attnart")  # --with-pages: the gallery's own artwork pages, served as is
+# The published images are matplotlib 5-inch figures with bicubic smoothing; the repository
+# does not record their exact pixel size, so the export writes 1000² (5 in at 200 dpi),
+# LANCZOS-downsampled from the render as `attnart render --size` does, never upsampled.
+DEFAULT_SIZE = 1000
+GALLERY_START = "<!-- attnart:gallery:start -->"
+GALLERY_END = "<!-- attnart:gallery:end -->"
+# A page from before the markers: its hand-written gallery holds only <img> tags, so the first
+# closing </div> ends it.
+BARE_GALLERY = re.compile(r'<div class="art-gallery">.*?</div>[ \t]*\n?', re.S)
+
+
+@dataclass
+class ExportResult:
+    page: Path
+    page_written: bool  # False when the page already held exactly this content
+    images_written: list[Path] = field(default_factory=list)
+    images_unchanged: list[Path] = field(default_factory=list)
+    rendered: list[str] = field(default_factory=list)  # spec ids rendered by this run
+
+
+def image_name(spec: ArtworkSpec) -> str:
+    return f"art{spec.seed}_Large.png"
+
+
+def build_context(specs: list[ArtworkSpec], *, pages: dict[str, str] | None = None) -> dict:
+    """What the page templates show, from the specs alone: no files, no computation.
+
+    `pages` maps spec id to the URL of the artwork's page (for `--with-pages`).
+    """
+    artworks = []
+    for number, spec in enumerate(specs, 1):
+        artworks.append({
+            "id": spec.id, "seed": spec.seed,
+            "src": f"/{IMAGES_DIR.as_posix()}/{image_name(spec)}",
+            # the published page's alt text, which paper.toml's titles repeat
+            "alt": spec.title or f"Attention Dynamics Art {number}",
+            "page": (pages or {}).get(spec.id),
+        })
+    return {"artworks": artworks}
+
+
+def _environment():
+    return site.environment(TEMPLATES)
+
+
+def gallery_block(context: dict) -> str:
+    """The generated block, markers included, ending in a newline."""
+    return _environment().get_template("_gallery.html").render(context)
+
+
+def page_text(context: dict, style: str) -> str:
+    """The whole page of version `style`, for a site that has none yet."""
+    if style not in STYLES:
+        raise SpecError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
+    return _environment().get_template(f"page-{style}.md").render(context)
+
+
+def update_page(text: str, block: str, *, name: str = "page") -> str:
+    """`text` with its generated block (or bare gallery div) replaced by `block`."""
+    starts, ends = text.count(GALLERY_START), text.count(GALLERY_END)
+    if starts or ends:
+        if starts != 1 or ends != 1 or text.index(GALLERY_START) > text.index(GALLERY_END):
+            raise OutputError(f"{name} must hold exactly one {GALLERY_START} followed by one "
+                              f"{GALLERY_END}; fix the markers by hand and run again")
+        head, rest = text.split(GALLERY_START)
+        _, tail = rest.split(GALLERY_END)
+        # the block brings its own newline after the end marker
+        return head + block + tail.removeprefix("\n")
+    found = BARE_GALLERY.findall(text)
+    if len(found) != 1:
+        what = "no" if not found else "more than one"
+        raise OutputError(f"{name} has {what} <div class=\"art-gallery\"> and no "
+                          f"{GALLERY_START} ... {GALLERY_END} markers; add the two marker "
+                          "lines where the gallery goes")
+    return BARE_GALLERY.sub(lambda _: block, text, count=1)
+
+
+def _check(site_dir: Path, page: Path, specs: list[ArtworkSpec], size: int | None) -> None:
+    if not site_dir.exists():
+        raise OutputError(f"site folder {site_dir} does not exist")
+    if not site_dir.is_dir():
+        raise OutputError(f"site folder {site_dir} is not a folder")
+    if page.is_absolute() or ".." in page.parts or page.suffix not in (".md", ".markdown"):
+        raise OutputError(f"page {page} must be a .md path inside the site, such as "
+                          f"{DEFAULT_PAGE}")
+    if (site_dir / page).is_dir():
+        raise OutputError(f"page {site_dir / page} is a folder; give a .md file")
+    if not specs:
+        raise SpecError("no artworks to export")
+    seen: dict[int, int] = {}
+    for number, spec in enumerate(specs, 1):
+        if spec.seed in seen:  # the published naming has the seed only
+            raise SpecError(f"artworks {seen[spec.seed]} and {number} share seed {spec.seed}; "
+                            f"the page names images art<seed>_Large.png, so seeds must differ")
+        seen[spec.seed] = number
+        if size is not None and not 1 <= size <= spec.resolution:
+            raise SpecError(f"size must be in 1..{spec.resolution} (the resolution), got {size}")
+
+
+def _png(source: Path, size: int) -> bytes:
+    with Image.open(source) as full:
+        full.load()
+        image = full if full.width == size else full.resize((size, size),
+                                                            Image.Resampling.LANCZOS)
+        buf = io.BytesIO()
+        image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def export(specs: list[ArtworkSpec], site_dir: Path, *, page: Path = DEFAULT_PAGE,
+           style: str = "v1", size: int | None = None, with_pages: bool = False,
+           device: torch.device, backend: str = "auto",
+           progress: bool = False) -> ExportResult:
+    """Write the artworks' images into `site_dir` and (re)generate the page.
+
+    `size` defaults to `DEFAULT_SIZE`, or the resolution when that is smaller. With
+    `with_pages`, the gallery of `site.build` goes to `PAGES_DIR` and each image links to its
+    artwork page there.
+    """
+    page = Path(page)
+    _check(site_dir, page, specs, size)
+    if style not in STYLES:
+        raise SpecError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
+    page_path = site_dir / page
+    # bytes, not read_text(): newline translation would rewrite a CRLF page
+    original = page_path.read_bytes().decode("utf-8") if page_path.exists() else None
+    pages_root = site_dir / PAGES_DIR
+    if with_pages and pages_root.exists() and not (pages_root / site.MANIFEST).exists():
+        raise OutputError(f"{pages_root} exists and was not made by attnart; move it away to "
+                          "emit the artwork pages")
+
+    # phase 1: full-resolution renders, each made once per spec id
+    rendered: list[str] = []
+    pages = None
+    if with_pages:
+        result = site.build(specs, pages_root, device=device, backend=backend,
+                            progress=progress)
+        rendered += result.rendered
+        context = site.build_context(result.records)
+        pages = {art["id"]: f"/{PAGES_DIR.as_posix()}/{art['page']}"
+                 for art in context["artworks"]}
+        sources = {spec.id: site.image_path(pages_root, spec) for spec in specs}
+    else:
+        cache = site_dir / CACHE_DIR
+        (cache / "images").mkdir(parents=True, exist_ok=True)
+        sources = {}
+        for spec in specs:
+            sources[spec.id] = source = site.image_path(cache, spec)
+            if not source.exists():
+                render(spec, source, device=device, backend=backend, progress=progress)
+                rendered.append(spec.id)
+
+    # phase 2: what the site should hold, compared with what it holds
+    files: dict[Path, bytes] = {}
+    out = ExportResult(page_path, page_written=False, rendered=rendered)
+    for spec in specs:
+        side = size or min(DEFAULT_SIZE, spec.resolution)
+        data = _png(sources[spec.id], side)
+        target = site_dir / IMAGES_DIR / image_name(spec)
+        if target.is_file() and target.read_bytes() == data:
+            out.images_unchanged.append(target)
+        else:
+            files[target] = data
+            out.images_written.append(target)
+    context = build_context(specs, pages=pages)
+    if original is None:
+        text = page_text(context, style)
+    else:
+        text = update_page(original, gallery_block(context), name=str(page_path))
+    if text != original:
+        files[page_path] = text.encode("utf-8")
+        out.page_written = True
+    for path in files:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    write_files(files)
+    return out
