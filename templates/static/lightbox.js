@@ -7,7 +7,12 @@
   var tiles = Array.prototype.slice.call(document.querySelectorAll(".tile-link"));
   if (!box || !tiles.length) return;
   var img = box.querySelector(".lb-image");
-  var source = box.querySelector(".lb-source");
+  // The WebP <source> is made here, not in the page: until an artwork is shown it has no
+  // srcset, and a <source> with an empty one is invalid HTML.
+  var source = document.createElement("source");
+  source.className = "lb-source";
+  source.type = "image/webp";
+  img.parentNode.insertBefore(source, img);
   var link = box.querySelector(".lb-link");
   var text = box.querySelector(".lb-text");
   var closeButton = box.querySelector(".lb-close");
@@ -98,6 +103,13 @@
     if (event.touches.length !== 1) { startX = null; return; }
     startX = event.touches[0].clientX; startY = event.touches[0].clientY;
   }, { passive: true });
+  // A sideways drag belongs to the lightbox: without this the browser takes it as its own
+  // swipe-to-go-back (or scrolls the page behind) and leaves the gallery.
+  box.addEventListener("touchmove", function (event) {
+    if (startX === null || event.touches.length !== 1) return;
+    var dx = event.touches[0].clientX - startX, dy = event.touches[0].clientY - startY;
+    if (Math.abs(dx) > Math.abs(dy) && event.cancelable) event.preventDefault();
+  }, { passive: false });
   box.addEventListener("touchend", function (event) {
     if (startX === null) return;
     var dx = event.changedTouches[0].clientX - startX;
