@@ -30,7 +30,8 @@ def _fast_backends() -> list:
             module = kernels.load(name)
         except ImportError:  # a backend whose toolkit (or module) is missing here
             continue
-        params += [pytest.param(module, device, id=f"{name}-{device.type}")
+        params += [pytest.param(module, device, id=f"{name}-{device.type}",
+                                marks=[pytest.mark.gpu] if device.type == "cuda" else [])
                    for device in _devices() if module.available(device)]
     return params
 
