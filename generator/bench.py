@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from generator import kernels, rng
+from generator.errors import SpecError
 from generator.render import chunk_points, chunks, matrices
 from generator.spec import ArtworkSpec
 
@@ -39,6 +40,8 @@ def bench(spec: ArtworkSpec, device: torch.device, *, reference_pixels: int) -> 
     chunks (its cost per pixel grows with the batch); agreement is measured on that sample.
     The reference is the first row.
     """
+    if reference_pixels < 1:
+        raise SpecError(f"reference pixels must be at least 1, got {reference_pixels}")
     draws = rng.draw(spec)
     wq, wv = matrices(draws, device)
     total = spec.resolution**2

@@ -337,6 +337,10 @@ def main(argv: list[str] | None = None) -> int:
     except ArtError as e:
         print(f"attnart: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # the machine said no: permissions, a full disk, a read-only mount
+        print(f"attnart: error: cannot write {e.filename or 'the output'}: {e.strerror}; "
+              "check the folder's permissions and free space", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("attnart: interrupted; nothing half-written was left", file=sys.stderr)
         return 130

@@ -312,6 +312,10 @@ def pick(catalog: Path, out: Path, criteria: Criteria = Criteria(), *,
     with open_catalog(catalog, readonly=True) as cat:
         records, size = cat.records(), cat.preview
     selection = select(records, criteria)
+    if not selection.picks:
+        raise SpecError(f"none of the {len(records)} artworks in {catalog} meets the criteria "
+                        "(widen --band, move --target-dimension or the white bounds); "
+                        f"{out} was not written")
     heading = (f"Picked by attnart select from {catalog.name}, {len(selection.picks)} of "
                f"{len(records)} artworks scored on {size}² previews:\n{criteria.describe()}.\n"
                "Fields left out take the command line's values, and those the defaults.")

@@ -157,7 +157,10 @@ def export(specs: list[ArtworkSpec], site_dir: Path, *, page: Path = DEFAULT_PAG
         raise SpecError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
     page_path = site_dir / page
     # bytes, not read_text(): newline translation would rewrite a CRLF page
-    original = page_path.read_bytes().decode("utf-8") if page_path.exists() else None
+    try:
+        original = page_path.read_bytes().decode("utf-8") if page_path.exists() else None
+    except UnicodeDecodeError:
+        raise OutputError(f"page {page_path} is not UTF-8 text; is it the right file?") from None
     pages_root = site_dir / PAGES_DIR
     if with_pages and pages_root.exists() and not (pages_root / site.MANIFEST).exists():
         raise OutputError(f"{pages_root} exists and was not made by attnart; move it away to "

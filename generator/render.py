@@ -115,8 +115,10 @@ def check_output(path: Path) -> None:
         raise OutputError(f"output {path} must end in .png")
     if not path.parent.is_dir():
         raise OutputError(f"output folder {path.parent} does not exist; create it first")
-    if path.is_dir():
-        raise OutputError(f"output {path} is a folder; give a file name ending in .png")
+    for target in (path, path.with_suffix(".json")):
+        if target.is_dir():
+            raise OutputError(f"{target} is a folder; give an output name whose .png and "
+                              ".json files are free")
 
 
 def render(spec: ArtworkSpec, output: Path, *, device: torch.device, backend: str = "auto",

@@ -120,6 +120,8 @@ def traits(dimension: float, white: float) -> dict:
 def score(labels: np.ndarray, *, display: int = DISPLAY) -> Score:
     """Score a landscape (2-D, True = white). See the module docstring for the method."""
     labels = np.asarray(labels, dtype=bool)
+    if display < MIN_SIDE:
+        raise ScoreError(f"display size must be at least {MIN_SIDE} pixels, got {display}")
     raw = box_counting(boundary(labels))
     seen_edge = boundary(displayed(labels, display))
     seen = box_counting(seen_edge)
@@ -133,8 +135,13 @@ def load_labels(path) -> np.ndarray:
     """A black-and-white image file as labels: grey levels from 128 up count as white."""
     try:
         with Image.open(path) as image:
-            return np.asarray(image.convert("L")) >= 128
+            rgb = np.asarray(image.convert("RGB"), dtype=np.int16)
+            grey = np.asarray(image.convert("L"))
     except FileNotFoundError:
         raise ScoreError(f"image {path} does not exist") from None
     except OSError as e:
         raise ScoreError(f"image {path} cannot be read as an image: {e}") from None
+    # Colour would be scored by its grey level, silently: refuse it instead.
+    if np.mean(rgb.max(axis=-1) - rgb.min(axis=-1) > 32) > 0.01:
+        raise ScoreError(f"image {path} is in colour; score takes black-and-white images")
+    return grey >= 128

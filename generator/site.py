@@ -26,10 +26,10 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from generator.errors import OutputError
+from generator.errors import OutputError, SpecError
 from generator.files import json_text, write_files
 from generator.render import render
-from generator.score import load_labels, score
+from generator.score import MIN_SIDE, load_labels, score
 from generator.spec import ArtworkSpec
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -280,11 +280,20 @@ def build(specs: list[ArtworkSpec], out: Path, *, device: torch.device, backend:
     """Render what is missing (by spec id), score it, and write the gallery into `out`."""
     if out.exists() and not out.is_dir():
         raise OutputError(f"output {out} is a file; give a folder")
+    for spec in specs:  # every artwork is scored, and scores need room for their boxes
+        if spec.resolution < MIN_SIDE:
+            raise SpecError(f"a gallery needs --resolution {MIN_SIDE} or more (seed "
+                            f"{spec.seed} has {spec.resolution})")
     (out / "images").mkdir(parents=True, exist_ok=True)
     records, rendered = gather(specs, out, device=device, backend=backend, progress=progress)
     files = site_files(build_context(records, title=title, base_url=base_url))
     written = sorted(set(files) | set(_image_files(records)) | {MANIFEST})
     previous = (_read_json(out / MANIFEST) or {}).get("files", [])
+    theirs = sorted(n for n in files if n not in previous and (out / n).exists())
+    if theirs:
+        more = f" (and {len(theirs) - 1} more files)" if len(theirs) > 1 else ""
+        raise OutputError(f"{out / theirs[0]}{more} was not written by attnart build and would "
+                          "be overwritten; move it away or build into another folder")
     files[MANIFEST] = json_text({"files": written}).encode()
     for name in files:
         (out / name).parent.mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,20 @@ MAX_RESOLUTION = 32768
 
 
 IDENTITY = (1.0, 0.0, 0.0, 1.0)
+FLOAT32_MAX = 3.4028234663852886e38  # everything is computed in float32
+
+
+def _floats(name: str, values, count: int, what: str) -> tuple[float, ...]:
+    """`count` finite float32-range numbers, or a SpecError saying what `name` needs."""
+    try:
+        values = tuple(float(v) for v in values)
+    except (TypeError, ValueError):
+        raise SpecError(f"{name} needs {what}, got {values!r}") from None
+    if len(values) != count:
+        raise SpecError(f"{name} needs {what}, got {len(values)} numbers")
+    if not all(math.isfinite(v) and abs(v) <= FLOAT32_MAX for v in values):
+        raise SpecError(f"{name} must hold finite float32 numbers (|x| < 3.4e38), got {values}")
+    return values
 
 
 def _matrix(name: str, values) -> tuple[float, float, float, float] | None:
@@ -40,17 +54,11 @@ def _matrix(name: str, values) -> tuple[float, float, float, float] | None:
         return None
     if isinstance(values, str):
         values = IDENTITY if values.strip() == "identity" else values.split(",")
+    elif not isinstance(values, (list, tuple)):
+        values = [values]
     elif len(values) == 2 and all(isinstance(row, (list, tuple)) for row in values):
         values = [v for row in values for v in row]
-    try:
-        values = tuple(float(v) for v in values)
-    except (TypeError, ValueError):
-        raise SpecError(f"{name} needs 4 numbers a11,a12,a21,a22 or 'identity', got {values!r}")
-    if len(values) != 4:
-        raise SpecError(f"{name} needs 4 numbers (a11,a12,a21,a22), got {len(values)}")
-    if not all(math.isfinite(v) for v in values):
-        raise SpecError(f"{name} must hold finite numbers, got {values}")
-    return values
+    return _floats(name, values, 4, "4 numbers a11,a12,a21,a22 or 'identity'")
 
 
 @dataclass(frozen=True)
@@ -82,14 +90,13 @@ class ArtworkSpec:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise SpecError(f"{name} must be an integer in {low}..{high}, got {value!r}")
-        window = tuple(float(v) for v in self.window)
-        if len(window) != 4 or not all(math.isfinite(v) for v in window):
-            raise SpecError(f"window needs 4 finite numbers AMIN,AMAX,BMIN,BMAX, got {self.window}")
+        window = self.window if isinstance(self.window, (list, tuple)) else [self.window]
+        window = _floats("window", window, 4, "4 finite numbers AMIN,AMAX,BMIN,BMAX")
         if window[0] >= window[1] or window[2] >= window[3]:
             raise SpecError(f"window needs AMIN < AMAX and BMIN < BMAX, got {window}")
         object.__setattr__(self, "window", window)
-        threshold = float(self.threshold)
-        if not (math.isfinite(threshold) and threshold > 0):
+        (threshold,) = _floats("threshold", [self.threshold], 1, "a positive number")
+        if threshold <= 0:
             raise SpecError(f"threshold must be a positive number, got {self.threshold}")
         object.__setattr__(self, "threshold", threshold)
         if self.init not in INIT_MODES:
@@ -103,6 +110,8 @@ class ArtworkSpec:
         if self.cuda_threads_per_sm % 256:
             raise SpecError("cuda threads per SM must be a multiple of 256 (the block size), "
                             f"got {self.cuda_threads_per_sm}")
+        if not isinstance(self.title, str):
+            raise SpecError(f"title must be text, got {self.title!r}")
         object.__setattr__(self, "wq", _matrix("W_Q", self.wq))
         object.__setattr__(self, "wv", _matrix("W_V", self.wv))
 
@@ -142,13 +151,15 @@ def load_seeds(path: Path, defaults: dict | None = None) -> list[ArtworkSpec]:
             data = tomllib.load(f)
     except FileNotFoundError:
         raise SpecError(f"seeds file {path} does not exist") from None
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise SpecError(f"seeds file {path} cannot be read: {e}") from None
+    except (OSError, ValueError) as e:  # TOMLDecodeError and UnicodeDecodeError are both
+        raise SpecError(f"seeds file {path} cannot be read as TOML: {e}") from None
     entries = data.get("artwork")
     if not isinstance(entries, list) or not entries:
         raise SpecError(f"seeds file {path} lists no [[artwork]] tables")
     specs, seen = [], {}
     for number, entry in enumerate(entries, 1):
+        if not isinstance(entry, dict) or "seed" not in entry:
+            raise SpecError(f"{path}: artwork {number} must be a table with a seed = N line")
         try:
             spec = ArtworkSpec.from_dict((defaults or {}) | entry)
         except (SpecError, TypeError) as e:

@@ -40,7 +40,7 @@ WAIT_MS = 10_000
 def gallery(tmp_path_factory):
     """The built site in <tmp>/gallery, its records and the build context the pages show."""
     out = tmp_path_factory.mktemp("browser") / "gallery"
-    specs = [ArtworkSpec(seed=s, title=f"Art {s}" if s != 7 else None, **TINY) for s in SEEDS]
+    specs = [ArtworkSpec(seed=s, title=f"Art {s}" if s != 7 else "", **TINY) for s in SEEDS]
     result = build(specs, out, device=torch.device("cpu"))
     return out, result.records, build_context(result.records)
 

@@ -67,6 +67,8 @@ BAD = [
     (["render", "1", "--size", "0"], "size"),
     (["render", "1", "--cuda-sms", "10"], "go together"),
     (["render", "1", "--frobnicate"], "unrecognized arguments"),
+    (["render", "1", "--wq", "1e39,0,0,1"], "finite float32"),
+    (["render", "1", "--window=-1e39,1e39,0,1"], "finite float32"),
 ]
 
 
@@ -115,3 +117,15 @@ def test_bench_compares_every_backend_with_the_reference():
     assert rows["reference"][4] == "1.0x"
     for name, row in rows.items():  # every backend of this machine, each agreeing
         assert float(row[1]) > 0 and float(row[5].rstrip("%")) >= 99.0, name
+
+
+def test_sidecar_name_taken_by_a_folder(tmp_path):
+    (tmp_path / "art.json").mkdir()
+    result = run("render", "1", *SMALL, "-o", str(tmp_path / "art.png"))
+    assert result.returncode == 2 and "art.json is a folder" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["art.json"]
+
+
+def test_bench_needs_a_reference_sample():
+    result = run("bench", "--resolution", "16", "--reference-pixels", "0")
+    assert result.returncode == 2 and "reference pixels must be at least 1" in result.stderr

@@ -72,6 +72,12 @@ def test_score_command_reads_any_black_and_white_image(tmp_path):
     data = json.loads(result.stdout)
     assert abs(data["fractal_dimension"] - np.log(4) / np.log(3)) < 0.05
     assert {"r2", "white_fraction", "raw_fractal_dimension", "traits"} <= set(data)
+    colour = tmp_path / "colour.png"
+    Image.fromarray(np.stack([np.where(koch_curve(64), 255, 0)] * 2 + [np.zeros((64, 64))], -1)
+                    .astype(np.uint8)).save(colour)
+    refused = subprocess.run([sys.executable, "-m", "generator.cli", "score", str(colour)],
+                             capture_output=True, text=True)
+    assert refused.returncode == 2 and "is in colour" in refused.stderr
     missing = subprocess.run([sys.executable, "-m", "generator.cli", "score",
                               str(tmp_path / "nope.png")], capture_output=True, text=True)
     assert missing.returncode == 2 and "does not exist" in missing.stderr

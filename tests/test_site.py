@@ -8,6 +8,7 @@ import torch
 from PIL import Image
 
 from generator import cli, rng, site
+from generator.errors import OutputError
 from generator.render import describe
 from generator.site import MANIFEST, build, build_context, render_command, site_files
 from generator.spec import ArtworkSpec
@@ -251,3 +252,15 @@ def test_cli_build_passes_title_base_url_and_resolution(tmp_path):
     assert meta["image"] == f"https://example.org/g/images/{spec.id}.png"
     assert meta["name"] == "Three"
     assert "My &lt;Gallery&gt;" in (out / "index.html").read_text()
+
+
+def test_build_refuses_to_overwrite_files_it_did_not_write(tmp_path):
+    out = tmp_path / "site"
+    (out / "static").mkdir(parents=True)
+    (out / "index.html").write_text("the user's own page")
+    (out / "static" / "gallery.css").write_text("the user's own style")
+    with pytest.raises(OutputError, match="index.html .and 1 more files. was not written"):
+        build([make_spec(seed=3, **TINY)], out, device=CPU)
+    assert (out / "index.html").read_text() == "the user's own page"
+    assert (out / "static" / "gallery.css").read_text() == "the user's own style"
+    assert not (out / MANIFEST).exists()

@@ -50,6 +50,11 @@ def test_paper_seeds_file():
     ("[[artwork]]\nseed = 1\n[[artwork]]\nseed = 1\n", "artwork 2 repeats artwork 1"),
     ("[[artwork]]\nseed = 1\ncolour = 'red'\n", "artwork 1: unknown spec field"),
     ("[[artwork]\n", "cannot be read"),
+    ("[[artwork]]\nseed = 1\nwindow = 'a'\n", "window needs 4 finite numbers"),
+    ("[[artwork]]\nseed = 1\nthreshold = 'x'\n", "threshold needs a positive number"),
+    ("[[artwork]]\ntitle = 'no seed'\n", "artwork 1 must be a table with a seed"),
+    ("artwork = [1, 2]\n", "artwork 1 must be a table with a seed"),
+    ("[[artwork]]\nseed = 1\ntitle = 5\n", "title must be text"),
 ])
 def test_bad_seeds_files(tmp_path, text, message):
     path = tmp_path / "seeds.toml"
