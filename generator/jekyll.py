@@ -23,7 +23,7 @@ from PIL import Image
 from generator import site
 from generator.errors import OutputError, SpecError
 from generator.files import write_files
-from generator.render import render
+from generator.render import downsample, render
 from generator.spec import ArtworkSpec
 
 TEMPLATES = site.TEMPLATES / "jekyll"
@@ -134,10 +134,8 @@ def _check(site_dir: Path, page: Path, specs: list[ArtworkSpec], size: int | Non
 def _png(source: Path, size: int) -> bytes:
     with Image.open(source) as full:
         full.load()
-        image = full if full.width == size else full.resize((size, size),
-                                                            Image.Resampling.LANCZOS)
         buf = io.BytesIO()
-        image.save(buf, format="PNG")
+        downsample(full, size).save(buf, format="PNG")
     return buf.getvalue()
 
 

@@ -83,6 +83,14 @@ def render_labels(spec: ArtworkSpec, draws: rng.Draws, *, device: torch.device,
     return labels.reshape(spec.resolution, spec.resolution)
 
 
+def downsample(image: Image.Image, side: int) -> Image.Image:
+    """The published look at `side` pixels: a square Lanczos (antialiased) resize, or the
+    image itself when it already is that size."""
+    if image.width == side and image.height == side:
+        return image
+    return image.resize((side, side), Image.Resampling.LANCZOS)
+
+
 def to_image(labels: np.ndarray, size: int | None = None) -> Image.Image:
     """The published orientation: b left to right, a bottom to top; white = converged.
 
@@ -91,8 +99,8 @@ def to_image(labels: np.ndarray, size: int | None = None) -> Image.Image:
     """
     pixels = np.where(labels.T[::-1], 255, 0).astype(np.uint8)
     image = Image.fromarray(pixels, mode="L")
-    if size is not None and size != image.width:
-        image = image.resize((size, size), Image.Resampling.LANCZOS)
+    if size is not None:
+        image = downsample(image, size)
     return image
 
 

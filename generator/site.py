@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from generator.errors import OutputError, SpecError
 from generator.files import json_text, write_files
-from generator.render import render
+from generator.render import downsample, render
 from generator.score import MIN_SIDE, load_labels, score
 from generator.spec import ArtworkSpec
 
@@ -84,7 +84,7 @@ def _variants(out: Path, artwork_id: str, png: Path, size: int) -> dict[str, int
                 if path.exists():
                     continue
                 resized = side != full.width
-                image = full.resize((side, side), Image.Resampling.LANCZOS) if resized else full
+                image = downsample(full, side)
                 # black and white compresses best losslessly; antialiased grey, lossy
                 options = ({"quality": 90} if resized else {"lossless": True, "method": 6}
                            ) if fmt == "WEBP" else {"optimize": True}
