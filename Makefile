@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml $(wildcard setup.py generator/kernels/*.c)
 	touch $@
 
 site: $(STAMP)
-	$(BIN)/attnart build --seeds seeds/paper.toml --out site
+	$(BIN)/attnart build --out site
 
 # The browser, HTML and Jekyll checks need Debian's chromium, a Java runtime and jekyll
 # (installed with apt-get when missing, which needs root).

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
+import traceback
 from pathlib import Path
 
 from generator import __version__
 from generator.curate import SEEDS_HELP, Criteria, parse_seeds, pick, sweep
 from generator.errors import ArtError
-from generator.files import json_text
+from generator.files import json_text, os_problem
 from generator.spec import CUDA_PROFILES, SEED_MAX, ArtworkSpec
 
 # Options whose value may start with '-' (a negative number), which argparse would otherwise
@@ -18,8 +20,19 @@ LIST_OPTIONS = ("--window", "--wq", "--wv")
 
 
 class Parser(argparse.ArgumentParser):
+    commands: dict[str, argparse.ArgumentParser]  # the subcommands' parsers, by name
+
     def error(self, message):  # one line, not argparse's usage block
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    def parse_args(self, args=None, namespace=None):
+        """As argparse's, but an unknown option is reported by its subcommand, whose --help
+        lists the options it does know."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            owner = self.commands.get(getattr(parsed, "command", None), self)
+            owner.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed
 
 
 def _seed(text: str) -> int:
@@ -95,8 +108,13 @@ def cmd_render(args) -> None:
     from generator.render import render, resolve_device
 
     spec = _spec(args)
+    started = time.perf_counter()
     meta = render(spec, args.output, device=resolve_device(args.device), backend=args.backend,
                   size=args.size, progress=_progress(args))
+    if not args.quiet:
+        print(f"wrote {args.output} ({meta['size']}×{meta['size']}) and "
+              f"{args.output.with_suffix('.json')} in {time.perf_counter() - started:.1f} s",
+              file=sys.stderr)
     if args.json:
         print(json_text(meta), end="")
 
@@ -147,29 +165,38 @@ def cmd_score(args) -> None:
           + ", ".join(result["traits"].values()))
 
 
-def cmd_build(args) -> None:
-    from generator.render import resolve_device
-    from generator.site import build
+def _seeds_file(args) -> list[ArtworkSpec]:
+    """The artworks of --seeds (the paper's six when not given), command-line defaults under."""
     from generator.spec import load_seeds
+    from generator.theme import paper_seeds
 
     defaults = _spec(args, seed=0).canonical()
     del defaults["seed"], defaults["wq"], defaults["wv"]
-    specs = load_seeds(args.seeds, defaults)
-    build(specs, args.out, device=resolve_device(args.device), backend=args.backend,
-          title=args.title, base_url=args.base_url, progress=_progress(args))
+    return load_seeds(args.seeds or paper_seeds(), defaults)
+
+
+def cmd_build(args) -> None:
+    from generator.render import resolve_device
+    from generator.site import build
+
+    specs = _seeds_file(args)
+    result = build(specs, args.out, device=resolve_device(args.device), backend=args.backend,
+                   title=args.title, base_url=args.base_url, templates=args.templates,
+                   progress=_progress(args))
+    if not args.quiet:
+        print(f"{args.out}: {len(result.records)} artworks, {len(result.rendered)} rendered, "
+              f"{len(result.removed)} stale files removed", file=sys.stderr)
 
 
 def cmd_jekyll(args) -> None:
     from generator.jekyll import export
     from generator.render import resolve_device
-    from generator.spec import load_seeds
 
-    defaults = _spec(args, seed=0).canonical()
-    del defaults["seed"], defaults["wq"], defaults["wv"]
-    specs = load_seeds(args.seeds, defaults)
+    specs = _seeds_file(args)
     result = export(specs, args.site_dir, page=args.page, style=args.style, size=args.size,
-                    with_pages=args.with_pages, device=resolve_device(args.device),
-                    backend=args.backend, progress=_progress(args))
+                    with_pages=args.with_pages, templates=args.templates,
+                    device=resolve_device(args.device), backend=args.backend,
+                    progress=_progress(args))
     print(f"{result.page}: {'written' if result.page_written else 'unchanged'}; "
           f"{len(result.images_written)} images written, {len(result.images_unchanged)} "
           f"unchanged, {len(result.rendered)} rendered")
@@ -191,14 +218,63 @@ def cmd_select(args) -> None:
     criteria = Criteria(top=args.top, target=args.target_dimension, band=args.band,
                         min_white=args.min_white, max_white=args.max_white,
                         distinct=args.distinct)
-    selection = pick(args.catalog, args.out, criteria, force=args.force)
+    to_stdout = str(args.out) == "-"
+    selection = pick(args.catalog, None if to_stdout else args.out, criteria, force=args.force)
+    # with -o -, the seeds file is the output and the report goes to stderr
+    report = sys.stderr if to_stdout else sys.stdout
     for rank, record in enumerate(selection.picks, 1):
         s = record.scores
         print(f"{rank:3d}  seed {record.spec.seed:<10d} D {s['fractal_dimension']:.3f}  "
-              f"white {s['white_fraction']:6.1%}  {record.spec.id}")
+              f"white {s['white_fraction']:6.1%}  {record.spec.id}", file=report)
     print(f"picked {len(selection.picks)} of {selection.considered}: {selection.degenerate} "
           f"near-empty or near-full, {selection.off_target} outside the band, "
-          f"{selection.duplicates} near-duplicates passed over; wrote {args.out}")
+          f"{selection.duplicates} near-duplicates passed over; wrote "
+          f"{'standard output' if to_stdout else args.out}", file=report)
+    if to_stdout:
+        sys.stdout.write(selection.toml)
+
+
+def cmd_catalog(args) -> None:
+    from generator.catalog import open_catalog
+
+    if (args.action == "show") != (args.artwork is not None):
+        raise ArtError("give a SEED or ID with catalog show, and none with catalog ls")
+    if args.top is not None and args.top < 1:
+        raise ArtError(f"--top must be 1 or more, got {args.top}")
+    with open_catalog(args.catalog, readonly=True) as cat:
+        records = cat.records()
+    if args.action == "show":
+        records = [r for r in records if args.artwork in (str(r.spec.seed), r.spec.id)]
+        if not records:
+            raise ArtError(f"catalog {args.catalog} holds no artwork with seed or id "
+                           f"{args.artwork}; list them with attnart catalog ls")
+    rows = [{"seed": r.spec.seed, "id": r.spec.id} | r.scores | {"spec": r.spec.canonical()}
+            for r in records]
+    if args.sort:
+        known = {k for row in rows for k, v in row.items() if isinstance(v, (int, float))}
+        if args.sort not in known:
+            raise ArtError(f"--sort {args.sort}: not a number the catalog holds; choose one "
+                           f"of {', '.join(sorted(known))}")
+        rows.sort(key=lambda row: row.get(args.sort, float("-inf")), reverse=True)
+    rows = rows[:args.top] if args.top else rows
+    if args.json or args.action == "show":
+        print(json_text(rows if args.action == "ls" else rows[0]), end="")
+        return
+    columns = ["seed", "id"] + [k for k, v in (rows[0].items() if rows else ())
+                                if isinstance(v, float)]
+    table = [columns] + [[f"{row.get(k):.4g}" if isinstance(row.get(k), float)
+                          else str(row.get(k, "")) for k in columns] for row in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
+    for line in table:
+        print("  ".join(cell.rjust(w) for cell, w in zip(line, widths)).rstrip())
+
+
+def cmd_theme(args) -> None:
+    from generator.theme import copy_builtin
+
+    written = copy_builtin(args.copy)
+    print(f"copied the built-in theme into {args.copy} ({len(written)} files); build with "
+          f"--templates {args.copy}", file=sys.stderr)
 
 
 def _parser() -> Parser:
@@ -215,16 +291,26 @@ def _parser() -> Parser:
         _add_spec_options(p)
         return p
 
+    def themed(p):
+        p.add_argument("--seeds", type=Path, metavar="FILE.toml",
+                       help="seeds TOML of [[artwork]] tables (default: the paper's six "
+                            "artworks, built in; seeds/paper.toml in the repository)")
+        p.add_argument("--templates", type=Path, metavar="DIR",
+                       help="a theme folder whose files replace the built-in theme's of the "
+                            "same name; start one with attnart theme --copy DIR")
+
     def runtime(p):
         p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                        help="where to compute (default auto: CUDA when there is one)")
         p.add_argument("--backend", default="auto",
                        help="auto (fastest available), reference, cpu or triton")
-        p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.add_argument("--quiet", action="store_true",
+                       help="no progress bar and no report of what was written")
 
     p = command("render", cmd_render, "render one artwork to a PNG and its JSON sidecar")
     runtime(p)
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.png")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.png",
+                   help="the image to write; its sidecar OUT.json is written beside it")
     p.add_argument("--size", type=int, metavar="N",
                    help="write the image downsampled to N×N, antialiased")
     p.add_argument("--json", action="store_true", help="print the metadata as JSON")
@@ -234,15 +320,18 @@ def _parser() -> Parser:
 
     p = command("bench", cmd_bench, "time every backend against the reference", seed=False)
     p.set_defaults(resolution=500)
-    p.add_argument("--seed", type=_seed, default=1679700, help="(default %(default)s)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--seed", type=_seed, default=1679700,
+                   help="the artwork to time (default %(default)s)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="where to compute (default auto: CUDA when there is one)")
     p.add_argument("--reference-pixels", type=int, default=16384, metavar="N",
                    help="grid points the slow reference computes (default %(default)s)")
 
     p = sub.add_parser("score", help="score a black-and-white image by boundary complexity",
                        description="score a black-and-white image by boundary complexity")
     p.set_defaults(func=cmd_score)
-    p.add_argument("image", type=Path, metavar="IMAGE.png")
+    p.add_argument("image", type=Path, metavar="IMAGE.png",
+                   help="a black-and-white image (grey levels are thresholded at 50%%)")
     p.add_argument("--display", type=int, default=512, metavar="N",
                    help="side of the displayed image the headline score measures "
                         "(default %(default)s)")
@@ -251,9 +340,9 @@ def _parser() -> Parser:
     p = command("build", cmd_build, "render every artwork of a seeds file into a folder",
                 seed=False)
     runtime(p)
-    p.add_argument("--seeds", type=Path, default=Path("seeds/paper.toml"),
-                   help="seeds TOML (default %(default)s)")
-    p.add_argument("--out", type=Path, default=Path("site"), help="(default %(default)s)")
+    themed(p)
+    p.add_argument("--out", type=Path, default=Path("site"),
+                   help="the site's folder, created when missing (default %(default)s)")
     p.add_argument("--title", default="Attention Dynamics Art",
                    help="the gallery's title (default %(default)s)")
     p.add_argument("--base-url", default="", metavar="URL",
@@ -265,13 +354,14 @@ def _parser() -> Parser:
     runtime(p)
     p.add_argument("--site-dir", type=Path, required=True, metavar="PATH",
                    help="the Jekyll site's folder (must exist)")
-    p.add_argument("--seeds", type=Path, default=Path("seeds/paper.toml"),
-                   help="seeds TOML (default %(default)s)")
+    themed(p)
     p.add_argument("--page", type=Path, default=Path("_pages/attention-dynamics-art.md"),
                    help="the page, relative to the site; when it exists only its generated "
                         "gallery block changes (default %(default)s)")
-    p.add_argument("--style", choices=("v1", "v2"), default="v1",
-                   help="the page's version when it is written anew (default %(default)s)")
+    p.add_argument("--style", choices=("v1", "v2", "plain"), default="v1",
+                   help="the page written when none exists: v1 or v2, the author's two "
+                        "versions, cite with jekyll-scholar (the site needs that plugin); "
+                        "plain needs no plugin (default %(default)s)")
     p.add_argument("--size", type=int, metavar="N",
                    help="images N×N, antialiased (default 1000, or the resolution if smaller)")
     p.add_argument("--with-pages", action="store_true",
@@ -297,9 +387,10 @@ def _parser() -> Parser:
                                    "near-empty, near-full and near-duplicate images left out")
     p.set_defaults(func=cmd_select)
     p.add_argument("--catalog", type=Path, default=Path("catalog.sqlite"),
-                   help="(default %(default)s)")
+                   help="the catalog a sweep wrote (default %(default)s)")
     p.add_argument("-o", "--out", type=Path, required=True, metavar="PICKS.toml",
-                   help="seeds file to write, in seeds/paper.toml's format")
+                   help="seeds file to write, in seeds/paper.toml's format; - for standard "
+                        "output")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.add_argument("--top", type=int, default=d.top, metavar="N",
                    help="pick at most N (default %(default)s)")
@@ -315,6 +406,30 @@ def _parser() -> Parser:
     p.add_argument("--distinct", type=float, default=d.distinct, metavar="F",
                    help="leave out images whose 32² thumbnail differs from a better pick's "
                         "by less than F, in mean grey level 0..1 (default %(default)s)")
+
+    p = sub.add_parser("catalog", help="list a catalog's artworks and scores",
+                       description="list a catalog's artworks and their preview scores")
+    p.set_defaults(func=cmd_catalog)
+    p.add_argument("action", choices=("ls", "show"),
+                   help="ls: every artwork, a row each; show: one artwork, whole, as JSON")
+    p.add_argument("artwork", nargs="?", metavar="SEED|ID",
+                   help="with show: the artwork's seed or id")
+    p.add_argument("--catalog", type=Path, default=Path("catalog.sqlite"),
+                   help="the catalog a sweep wrote (default %(default)s)")
+    p.add_argument("--sort", metavar="SCORE",
+                   help="with ls: sort by this score, highest first (default: sweep order)")
+    p.add_argument("--top", type=int, metavar="N", help="with ls: the first N rows only")
+    p.add_argument("--json", action="store_true", help="with ls: JSON instead of a table")
+
+    p = sub.add_parser("theme", help="start a theme of your own from the built-in one",
+                       description="copy the built-in gallery theme (pages, partials, static "
+                                   "files, Jekyll pages) into a new folder, to edit and pass "
+                                   "to build and jekyll with --templates")
+    p.set_defaults(func=cmd_theme)
+    p.add_argument("--copy", type=Path, required=True, metavar="DIR",
+                   help="a new or empty folder to copy the built-in theme into")
+
+    parser.commands = sub.choices
     return parser
 
 
@@ -337,13 +452,17 @@ def main(argv: list[str] | None = None) -> int:
     except ArtError as e:
         print(f"attnart: error: {e}", file=sys.stderr)
         return 2
-    except OSError as e:  # the machine said no: permissions, a full disk, a read-only mount
-        print(f"attnart: error: cannot write {e.filename or 'the output'}: {e.strerror}; "
-              "check the folder's permissions and free space", file=sys.stderr)
+    except OSError as e:  # the machine said no somewhere we did not foresee: say what it said
+        print(f"attnart: error: {os_problem(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("attnart: interrupted; nothing half-written was left", file=sys.stderr)
         return 130
+    except Exception:  # a bug: never dressed up as the user's problem
+        traceback.print_exc()
+        print(f"attnart: internal error: this is a bug in attnart {__version__}; please "
+              "report it with the lines above", file=sys.stderr)
+        return 70  # EX_SOFTWARE
     return 0
 
 

@@ -235,6 +235,7 @@ class Selection:
     degenerate: int  # white fraction outside the bounds: near-empty or near-full
     off_target: int  # fractal dimension outside the band
     duplicates: int  # passed over for looking like a better-ranked pick
+    toml: str = ""  # the picks as a seeds file (set by `pick`)
 
 
 def difference(a: bytes, b: bytes) -> float:
@@ -305,19 +306,23 @@ def check_out(out: Path, *, force: bool = False, catalog: Path | None = None) ->
             raise OutputError(f"output {out} exists; use --force to replace it")
 
 
-def pick(catalog: Path, out: Path, criteria: Criteria = Criteria(), *,
+def pick(catalog: Path, out: Path | None, criteria: Criteria = Criteria(), *,
          force: bool = False) -> Selection:
-    """Select from `catalog` by `criteria` and write the picks to `out` as a seeds file."""
-    check_out(out, force=force, catalog=catalog)
+    """Select from `catalog` by `criteria` and write the picks to `out` as a seeds file
+    (with `out` None, only into `Selection.toml`)."""
+    if out is not None:
+        check_out(out, force=force, catalog=catalog)
     with open_catalog(catalog, readonly=True) as cat:
         records, size = cat.records(), cat.preview
     selection = select(records, criteria)
     if not selection.picks:
         raise SpecError(f"none of the {len(records)} artworks in {catalog} meets the criteria "
                         "(widen --band, move --target-dimension or the white bounds); "
-                        f"{out} was not written")
+                        "nothing was written")
     heading = (f"Picked by attnart select from {catalog.name}, {len(selection.picks)} of "
                f"{len(records)} artworks scored on {size}² previews:\n{criteria.describe()}.\n"
                "Fields left out take the command line's values, and those the defaults.")
-    write_files({out: picks_toml(selection.picks, heading=heading).encode()})
+    selection = dataclasses.replace(selection, toml=picks_toml(selection.picks, heading=heading))
+    if out is not None:
+        write_files({out: selection.toml.encode()})
     return selection

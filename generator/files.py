@@ -3,11 +3,33 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path
+
+from generator.errors import OutputError
+
+# What to do about the machine's refusals, by errno; anything else is reported as the OS says.
+_ADVICE = {
+    errno.ENOSPC: "free some space and run again",
+    errno.EDQUOT: "free some space (the disk quota is reached) and run again",
+    errno.EACCES: "check the permissions of the file and its folder",
+    errno.EPERM: "check the permissions of the file and its folder",
+    errno.EROFS: "the file system is mounted read-only; choose another folder",
+}
+
+
+def os_problem(e: OSError, path=None) -> str:
+    """One line naming the file and what the OS said, with what to do when we know."""
+    name = path if path is not None else e.filename
+    what = e.strerror or str(e) or type(e).__name__
+    line = f"{name}: {what}" if name is not None else what
+    advice = _ADVICE.get(e.errno)
+    return f"{line}; {advice}" if advice else line
 
 
 def _umask() -> int:
@@ -16,24 +38,43 @@ def _umask() -> int:
     return mask
 
 
+def _target(path: Path) -> Path:
+    """Where the bytes of `path` go: through a symbolic link to its target, which must be
+    a regular file or not exist yet (a device, pipe or folder is never replaced)."""
+    real = Path(os.path.realpath(path)) if path.is_symlink() else path
+    if real.exists() and not real.is_file():
+        raise OutputError(f"{path} is not a regular file; give the path of a file to write")
+    return real
+
+
 def write_files(files: dict[Path, bytes]) -> None:
     """Write every file or none: each goes to a temporary beside its target, then all are
-    renamed at the end, so an interruption never leaves a half-written or lone file."""
-    mode = 0o666 & ~_umask()  # what open() would give; mkstemp's 0600 would hide the files
+    renamed at the end, so an interruption never leaves a half-written or lone file.
+
+    A symbolic link is written through (its target replaced, the link kept); a replaced
+    file keeps its permissions, a new one gets what open() would give."""
+    new_mode = 0o666 & ~_umask()  # mkstemp's 0600 would hide the files
+    targets = {path: _target(path) for path in files}
     temps: list[str] = []
+    current = None
     try:
         for path, data in files.items():
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            current, real = path, targets[path]
+            mode = stat.S_IMODE(real.stat().st_mode) if real.exists() else new_mode
+            fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")
             temps.append(tmp)
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
             os.chmod(tmp, mode)
         for tmp, path in zip(temps, files):
-            os.replace(tmp, path)
-    except BaseException:
+            current = path
+            os.replace(tmp, targets[path])
+    except BaseException as e:
         for tmp in temps:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+        if isinstance(e, OSError):  # name the file the user asked for, never our temporary
+            raise OutputError(f"cannot write {os_problem(e, current)}") from None
         raise
 
 

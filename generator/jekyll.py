@@ -18,16 +18,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from markupsafe import Markup, escape
 from PIL import Image
+from tqdm import tqdm
 
 from generator import site
 from generator.errors import OutputError, SpecError
 from generator.files import write_files
 from generator.render import downsample, render
 from generator.spec import ArtworkSpec
+from generator.theme import Theme
 
-TEMPLATES = site.TEMPLATES / "jekyll"
-STYLES = ("v1", "v2")
+STYLES = ("v1", "v2", "plain")  # the author's two pages (jekyll-scholar's cite), or no plugin
 DEFAULT_PAGE = Path("_pages/attention-dynamics-art.md")
 IMAGES_DIR = Path("assets/images")  # where the published page already looks for them
 CACHE_DIR = Path(".attnart")  # full-resolution renders by spec id; Jekyll skips dot folders
@@ -59,13 +61,15 @@ def image_name(spec: ArtworkSpec) -> str:
 def build_context(specs: list[ArtworkSpec], *, pages: dict[str, str] | None = None) -> dict:
     """What the page templates show, from the specs alone: no files, no computation.
 
-    `pages` maps spec id to the URL of the artwork's page (for `--with-pages`).
+    Paths are relative to the site's root; the templates pass them through Jekyll's
+    `relative_url`, so the page works on a site served under a sub-path (`baseurl`) too.
+    `pages` maps spec id to the site-relative path of the artwork's page (`--with-pages`).
     """
     artworks = []
     for number, spec in enumerate(specs, 1):
         artworks.append({
             "id": spec.id, "seed": spec.seed,
-            "src": f"/{IMAGES_DIR.as_posix()}/{image_name(spec)}",
+            "src": f"{IMAGES_DIR.as_posix()}/{image_name(spec)}",
             # the published page's alt text, which paper.toml's titles repeat
             "alt": spec.title or f"Attention Dynamics Art {number}",
             "page": (pages or {}).get(spec.id),
@@ -73,20 +77,47 @@ def build_context(specs: list[ArtworkSpec], *, pages: dict[str, str] | None = No
     return {"artworks": artworks}
 
 
-def _environment():
-    return site.environment(TEMPLATES)
+_SITE_PATH = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
 
 
-def gallery_block(context: dict) -> str:
+def liquid_url(path: str) -> Markup:
+    """A Liquid expression for the URL of a site-relative `path`, honouring `baseurl`."""
+    if not _SITE_PATH.fullmatch(path) or ".." in path.split("/"):
+        raise ValueError(f"not a plain site path: {path!r}")
+    return Markup(f"{{{{ '/{path}' | relative_url }}}}")
+
+
+def liquid_literal(text: str) -> Markup:
+    """`text` escaped for HTML and kept away from Liquid: braces become character
+    references, so a title such as `{{ site.title }}` or `{% raw %}` shows as typed."""
+    return Markup(str(escape(text)).replace("{", "&#123;").replace("}", "&#125;")
+                  .replace("%", "&#37;"))
+
+
+FILTERS = {"liquid_url": liquid_url, "liquid_literal": liquid_literal}
+
+
+def _templates(theme: Theme, *names: str) -> dict:
+    return theme.templates(*names, folder="jekyll", filters=FILTERS)
+
+
+def gallery_block(context: dict, theme: Theme | None = None) -> str:
     """The generated block, markers included, ending in a newline."""
-    return _environment().get_template("_gallery.html").render(context)
+    theme = theme or Theme()
+    template = _templates(theme, "_gallery.html")["_gallery.html"]
+    with theme.errors():
+        return template.render(context)
 
 
-def page_text(context: dict, style: str) -> str:
+def page_text(context: dict, style: str, theme: Theme | None = None) -> str:
     """The whole page of version `style`, for a site that has none yet."""
     if style not in STYLES:
         raise SpecError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
-    return _environment().get_template(f"page-{style}.md").render(context)
+    theme = theme or Theme()
+    name = f"page-{style}.md"
+    template = _templates(theme, name)[name]
+    with theme.errors():
+        return template.render(context)
 
 
 def update_page(text: str, block: str, *, name: str = "page") -> str:
@@ -141,18 +172,20 @@ def _png(source: Path, size: int) -> bytes:
 
 def export(specs: list[ArtworkSpec], site_dir: Path, *, page: Path = DEFAULT_PAGE,
            style: str = "v1", size: int | None = None, with_pages: bool = False,
-           device: torch.device, backend: str = "auto",
+           templates: Path | None = None, device: torch.device, backend: str = "auto",
            progress: bool = False) -> ExportResult:
     """Write the artworks' images into `site_dir` and (re)generate the page.
 
     `size` defaults to `DEFAULT_SIZE`, or the resolution when that is smaller. With
     `with_pages`, the gallery of `site.build` goes to `PAGES_DIR` and each image links to its
-    artwork page there.
+    artwork page there. `templates` is a user theme folder (its `jekyll/` holds the pages).
     """
     page = Path(page)
     _check(site_dir, page, specs, size)
     if style not in STYLES:
         raise SpecError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
+    theme = Theme(templates)
+    _templates(theme, "_gallery.html", f"page-{style}.md")  # a broken theme fails first
     page_path = site_dir / page
     # bytes, not read_text(): newline translation would rewrite a CRLF page
     try:
@@ -169,20 +202,20 @@ def export(specs: list[ArtworkSpec], site_dir: Path, *, page: Path = DEFAULT_PAG
     pages = None
     if with_pages:
         result = site.build(specs, pages_root, device=device, backend=backend,
-                            progress=progress)
+                            templates=templates, progress=progress)
         rendered += result.rendered
         context = site.build_context(result.records)
-        pages = {art["id"]: f"/{PAGES_DIR.as_posix()}/{art['page']}"
+        pages = {art["id"]: f"{PAGES_DIR.as_posix()}/{art['page']}"
                  for art in context["artworks"]}
         sources = {spec.id: site.image_path(pages_root, spec) for spec in specs}
     else:
         cache = site_dir / CACHE_DIR
         (cache / "images").mkdir(parents=True, exist_ok=True)
         sources = {}
-        for spec in specs:
+        for spec in tqdm(specs, unit="artwork", disable=not progress, desc="jekyll"):
             sources[spec.id] = source = site.image_path(cache, spec)
             if not source.exists():
-                render(spec, source, device=device, backend=backend, progress=progress)
+                render(spec, source, device=device, backend=backend)
                 rendered.append(spec.id)
 
     # phase 2: what the site should hold, compared with what it holds
@@ -199,9 +232,9 @@ def export(specs: list[ArtworkSpec], site_dir: Path, *, page: Path = DEFAULT_PAG
             out.images_written.append(target)
     context = build_context(specs, pages=pages)
     if original is None:
-        text = page_text(context, style)
+        text = page_text(context, style, theme)
     else:
-        text = update_page(original, gallery_block(context), name=str(page_path))
+        text = update_page(original, gallery_block(context, theme), name=str(page_path))
     if text != original:
         files[page_path] = text.encode("utf-8")
         out.page_written = True

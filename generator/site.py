@@ -21,7 +21,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jinja2
 import torch
 from PIL import Image
 from tqdm import tqdm
@@ -31,8 +30,8 @@ from generator.files import json_text, write_files
 from generator.render import downsample, render
 from generator.score import MIN_SIDE, load_labels, score
 from generator.spec import ArtworkSpec
+from generator.theme import Theme
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 MANIFEST = ".attnart-manifest.json"
 THUMB = 400  # pixels a side of the grid thumbnails
 LARGE = 1200  # pixels a side of the lightbox / artwork page image
@@ -104,7 +103,7 @@ def gather(specs: list[ArtworkSpec], out: Path, *, device: torch.device, backend
         png = image_path(out, spec)
         meta = _read_json(png.with_suffix(".json")) if png.exists() else None
         if meta is None:
-            meta = render(spec, png, device=device, backend=backend, progress=progress)
+            meta = render(spec, png, device=device, backend=backend)
             rendered.append(spec.id)
         # the title is display only (not in the id); wq/wv say whether the matrices were given
         meta = meta | {"title": spec.title, "wq": spec.canonical()["wq"],
@@ -244,25 +243,22 @@ def build_context(records: list[dict], *, title: str = DEFAULT_TITLE, base_url: 
 # ---- phase 2: pages ----------------------------------------------------------------------
 
 
-def environment(templates: Path = TEMPLATES) -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)), autoescape=True,
-                              undefined=jinja2.StrictUndefined, trim_blocks=True,
-                              lstrip_blocks=True, keep_trailing_newline=True)
+PAGES = ("index.html", "artwork.html")
 
 
-def site_files(context: dict, templates: Path = TEMPLATES) -> dict[str, bytes]:
+def site_files(context: dict, theme: Theme | None = None) -> dict[str, bytes]:
     """Every page, metadata file and static file of the site, by path relative to its root."""
-    env = environment(templates)
-    files = {"index.html": env.get_template("index.html").render(context, root="").encode()}
-    page = env.get_template("artwork.html")
+    theme = theme or Theme()
+    pages = theme.templates(*PAGES)
+    with theme.errors():
+        files = {"index.html": pages["index.html"].render(context, root="").encode()}
+        for art in context["artworks"]:
+            files[art["page"]] = pages["artwork.html"].render(context, art=art,
+                                                              root="../").encode()
     for art in context["artworks"]:
-        files[art["page"]] = page.render(context, art=art, root="../").encode()
         files[art["metadata_path"]] = json_text(art["metadata"]).encode()
     files["metadata/collection.json"] = json_text(context["collection"]).encode()
-    static = templates / "static"
-    for path in sorted(static.rglob("*")):
-        if path.is_file():
-            files[f"static/{path.relative_to(static).as_posix()}"] = path.read_bytes()
+    files |= {f"static/{name}": data for name, data in theme.static_files().items()}
     return files
 
 
@@ -276,8 +272,14 @@ def _image_files(records: list[dict]) -> list[str]:
 
 
 def build(specs: list[ArtworkSpec], out: Path, *, device: torch.device, backend: str = "auto",
-          title: str = DEFAULT_TITLE, base_url: str = "", progress: bool = False) -> BuildResult:
-    """Render what is missing (by spec id), score it, and write the gallery into `out`."""
+          title: str = DEFAULT_TITLE, base_url: str = "", templates: Path | None = None,
+          progress: bool = False) -> BuildResult:
+    """Render what is missing (by spec id), score it, and write the gallery into `out`.
+
+    `templates` is a user theme folder overriding the built-in theme file by file.
+    """
+    theme = Theme(templates)
+    theme.templates(*PAGES)  # a broken theme fails before any render
     if out.exists() and not out.is_dir():
         raise OutputError(f"output {out} is a file; give a folder")
     for spec in specs:  # every artwork is scored, and scores need room for their boxes
@@ -286,7 +288,7 @@ def build(specs: list[ArtworkSpec], out: Path, *, device: torch.device, backend:
                             f"{spec.seed} has {spec.resolution})")
     (out / "images").mkdir(parents=True, exist_ok=True)
     records, rendered = gather(specs, out, device=device, backend=backend, progress=progress)
-    files = site_files(build_context(records, title=title, base_url=base_url))
+    files = site_files(build_context(records, title=title, base_url=base_url), theme)
     written = sorted(set(files) | set(_image_files(records)) | {MANIFEST})
     previous = (_read_json(out / MANIFEST) or {}).get("files", [])
     theirs = sorted(n for n in files if n not in previous and (out / n).exists())

@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass, field
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import tomllib
@@ -141,14 +142,17 @@ class ArtworkSpec:
         return cls(**data)
 
 
-def load_seeds(path: Path, defaults: dict | None = None) -> list[ArtworkSpec]:
-    """The artworks of a seeds TOML (`[[artwork]]` tables), in order.
+def load_seeds(path: Path | Traversable, defaults: dict | None = None) -> list[ArtworkSpec]:
+    """The artworks of a seeds TOML (`[[artwork]]` tables), in order; `path` may be a file of
+    the package (`theme.paper_seeds()`).
 
     A field set in the file wins over `defaults` (say, a command line's resolution).
     """
+    if isinstance(path, str):
+        path = Path(path)
     try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
+        # utf-8-sig: a byte-order mark, as some editors write, is not part of the text
+        data = tomllib.loads(path.read_bytes().decode("utf-8-sig"))
     except FileNotFoundError:
         raise SpecError(f"seeds file {path} does not exist") from None
     except (OSError, ValueError) as e:  # TOMLDecodeError and UnicodeDecodeError are both

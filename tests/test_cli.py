@@ -129,3 +129,67 @@ def test_sidecar_name_taken_by_a_folder(tmp_path):
 def test_bench_needs_a_reference_sample():
     result = run("bench", "--resolution", "16", "--reference-pixels", "0")
     assert result.returncode == 2 and "reference pixels must be at least 1" in result.stderr
+
+
+def _options(parser):
+    """(command, option strings, help) of every option of every subcommand."""
+    for name, sub in parser.commands.items():
+        for action in sub._actions:
+            if action.dest != "help":
+                yield name, action.option_strings or [action.dest], action.help
+
+
+def test_every_option_has_a_help_line():
+    from generator.cli import _parser
+
+    missing = [(name, opts) for name, opts, text in _options(_parser())
+               if not text or text.startswith("(")]
+    assert missing == []
+
+
+def test_unknown_option_points_to_the_subcommands_help(tmp_path):
+    done = run("build", "--out", str(tmp_path / "s"), "--bogus", "1")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "--bogus" in done.stderr and "(see attnart build --help)" in done.stderr
+    assert not (tmp_path / "s").exists()
+
+
+def test_render_says_what_it_wrote_unless_quiet(tmp_path, capsys):
+    out = tmp_path / "art.png"
+    assert main(["render", "1", "--resolution", "16", "--iterations", "5", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert f"wrote {out} (16×16) and {out.with_suffix('.json')} in" in err
+    assert main(["render", "1", *SMALL, "-o", str(out)]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_select_to_stdout_and_catalog_listing(tmp_path, capsys):
+    catalog = tmp_path / "c.sqlite"
+    assert main(["sweep", "--seeds", "1-3", "--catalog", str(catalog), "--init", "shared",
+                 "--workers", "1", "--preview", "32", *SMALL]) == 0
+    capsys.readouterr()
+    assert main(["select", "--catalog", str(catalog), "--band", "2", "--min-white", "0",
+                 "--max-white", "1", "--distinct", "0", "-o", "-"]) == 0
+    out, err = capsys.readouterr()
+    assert out.count("[[artwork]]") == 3 and "picked 3 of 3" in err
+    assert sorted(os.listdir(tmp_path)) == ["c.sqlite"]  # no file named '-', no WAL left
+
+    assert main(["catalog", "ls", "--catalog", str(catalog), "--json",
+                 "--sort", "fractal_dimension"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert sorted(r["seed"] for r in rows) == [1, 2, 3]
+    dims = [r["fractal_dimension"] for r in rows]
+    assert dims == sorted(dims, reverse=True)
+    assert main(["catalog", "ls", "--catalog", str(catalog)]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:2] == ["seed", "id"] and len(table) == 4
+    assert "fractal_dimension" in table[0].split()
+    assert main(["catalog", "show", "2", "--catalog", str(catalog)]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["seed"] == 2 and shown["spec"]["init"] == "shared"
+    for args, message in ((["show", "99"], "no artwork with seed or id 99"),
+                          (["ls", "--sort", "nope"], "not a number the catalog holds"),
+                          (["show"], "give a SEED or ID")):
+        assert main(["catalog", *args, "--catalog", str(catalog)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1

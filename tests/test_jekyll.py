@@ -1,3 +1,4 @@
+import html as html_lib
 import os
 import re
 import shutil
@@ -61,11 +62,14 @@ def front_matter(text: str) -> dict:
     return data
 
 
+LIQUID_URL = r"\{\{ '/([^']*)' \| relative_url \}\}"
+
+
 def gallery(text: str) -> list[tuple[str, str]]:
-    """(src, alt) of each image between the markers, in order."""
+    """(site path, alt) of each image between the markers, in order."""
     block = text.split(GALLERY_START)[1].split(GALLERY_END)[0]
     assert block.count('<div class="art-gallery">') == 1
-    return re.findall(r'<img src="([^"]*)" alt="([^"]*)"', block)
+    return re.findall(f'<img src="{LIQUID_URL}" alt="([^"]*)"', block)
 
 
 def outside_block(text: str) -> str:
@@ -84,14 +88,14 @@ def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
 def test_context_keeps_order_and_published_names():
     specs = three_specs()
     arts = build_context(specs)["artworks"]
-    assert [a["src"] for a in arts] == ["/assets/images/art1_Large.png",
-                                        "/assets/images/art1679700_Large.png",
-                                        "/assets/images/art7_Large.png"]
+    assert [a["src"] for a in arts] == ["assets/images/art1_Large.png",
+                                        "assets/images/art1679700_Large.png",
+                                        "assets/images/art7_Large.png"]
     # a title when the seeds file gives one, else the published "Attention Dynamics Art N"
     assert [a["alt"] for a in arts] == [f"Attention Dynamics Art {n}" for n in (1, 2, 3)]
     assert all(a["page"] is None for a in arts)
-    linked = build_context(specs, pages={specs[2].id: "/attnart/artworks/x.html"})["artworks"]
-    assert linked[2]["page"] == "/attnart/artworks/x.html" and linked[0]["page"] is None
+    linked = build_context(specs, pages={specs[2].id: "attnart/artworks/x.html"})["artworks"]
+    assert linked[2]["page"] == "attnart/artworks/x.html" and linked[0]["page"] is None
 
 
 def test_update_page_replaces_only_the_block():
@@ -182,7 +186,7 @@ def test_existing_page_keeps_hand_edits_and_other_files(tmp_path):
     text = page.read_text()
     assert result.page_written and result.rendered == [reordered[2].id]
     assert outside_block(text) == outside_block(edited)
-    assert [src for src, _ in gallery(text)] == [f"/assets/images/art{s}_Large.png"
+    assert [src for src, _ in gallery(text)] == [f"assets/images/art{s}_Large.png"
                                                  for s in (7, 1, 42)]
     assert front_matter(text)["title"] == "My Art" and front_matter(text)["tags"] == "[art]"
     assert {k: v for k, v in snapshot(tmp_path).items() if k in others} == others
@@ -214,12 +218,12 @@ def test_with_pages_links_each_image_to_its_artwork_page(tmp_path):
     specs = three_specs()
     result = export_tiny(tmp_path, specs, with_pages=True)
     text = (tmp_path / PAGE).read_text()
-    links = re.findall(r'<a href="([^"]*)"><img src="([^"]*)"', text)
+    links = re.findall(f'<a href="{LIQUID_URL}"><img src="{LIQUID_URL}"', text)
     assert len(links) == 3 and len(result.rendered) == 3
     for (href, src), spec in zip(links, specs):
-        assert src == f"/assets/images/art{spec.seed}_Large.png"
-        assert href == f"/attnart/artworks/{spec.id}.html"
-        assert (tmp_path / href.lstrip("/")).is_file()
+        assert src == f"assets/images/art{spec.seed}_Large.png"
+        assert href == f"attnart/artworks/{spec.id}.html"
+        assert (tmp_path / href).is_file()
     assert export_tiny(tmp_path, specs, with_pages=True).rendered == []
 
 
@@ -279,16 +283,22 @@ def test_cli_site_dir_must_be_a_folder(tmp_path, capsys, make, message):
 
 @pytest.mark.skipif(shutil.which("jekyll") is None,
                     reason="jekyll is not on PATH (make test installs Debian's package)")
-@pytest.mark.parametrize("style", ["v1", "v2"])
-def test_jekyll_builds_the_page_with_every_artwork(tmp_path, style):
+@pytest.mark.parametrize("style, baseurl", [("v1", ""), ("v2", "/blog"), ("plain", "/project")])
+def test_jekyll_builds_the_page_with_every_artwork(tmp_path, style, baseurl):
+    """Served at a domain root or under a sub-path (a GitHub Pages project site); the plain
+    page needs no plugin, so its site gets no stand-in for jekyll-scholar."""
     src, dst = tmp_path / "src", tmp_path / "dst"
-    (src / "_plugins").mkdir(parents=True)
-    (src / "_layouts").mkdir()
-    (src / "_plugins/stubs.rb").write_text(STUB_PLUGIN)
+    (src / "_layouts").mkdir(parents=True)
+    if style != "plain":
+        (src / "_plugins").mkdir()
+        (src / "_plugins/stubs.rb").write_text(STUB_PLUGIN)
     (src / "_layouts/page.html").write_text(STUB_LAYOUT)
     # the author's site lists _pages in its config; a bare site would skip the underscore folder
-    (src / "_config.yml").write_text("include: [_pages]\n")
-    specs = three_specs()
+    (src / "_config.yml").write_text(f"include: [_pages]\nbaseurl: \"{baseurl}\"\n"
+                                     "title: SITE-TITLE\n")
+    # a title is shown as typed, never run as Liquid
+    title = "{{ site.title }} {% raw %} 50% <b>"
+    specs = three_specs()[:2] + [make_spec(seed=7, title=title)]
     export_tiny(src, specs, style=style)
     env = os.environ | {"HOME": str(tmp_path), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
     done = subprocess.run(["jekyll", "build", "--source", str(src), "--destination", str(dst)],
@@ -297,10 +307,12 @@ def test_jekyll_builds_the_page_with_every_artwork(tmp_path, style):
     html = (dst / PAGE.with_suffix(".html")).read_text()
     for spec in specs:
         name = f"art{spec.seed}_Large.png"
-        assert f'<img src="/assets/images/{name}"' in html
+        assert f'<img src="{baseurl}/assets/images/{name}"' in html
         built = dst / "assets/images" / name
         assert built.read_bytes() == (src / "assets/images" / name).read_bytes()
     assert html.count('onclick="openLightbox(this.src)"') == len(specs)
+    assert "SITE-TITLE" not in html
+    assert title in {html_lib.unescape(alt) for alt in re.findall(r'alt="([^"]*)"', html)}
     assert "attnart:gallery:start" in html  # the markers survive as comments, harmless
     assert not (dst / jekyll.CACHE_DIR).exists()  # the render cache stays out of the site
     assert "{%" not in html

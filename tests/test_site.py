@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from generator import cli, rng, site
+from generator import cli, rng, site, theme
 from generator.errors import OutputError
 from generator.render import describe
 from generator.site import MANIFEST, build, build_context, render_command, site_files
@@ -167,7 +167,7 @@ def test_index_has_tiles_lightbox_and_fallback_links():
     assert 'loading="lazy"' in html and 'type="image/webp"' in html
     assert 'src="static/lightbox.js"' in html
     assert 'class="lb-close"' in html and 'role="dialog"' in html
-    script = (site.TEMPLATES / "static" / "lightbox.js").read_text()
+    script = (theme.builtin() / "static" / "lightbox.js").read_text()
     for word in ("Escape", "ArrowLeft", "ArrowRight", "touchstart", "hashchange", "Tab"):
         assert word in script
     assert "http" not in script

@@ -1,0 +1,1 @@
+"""The built-in gallery theme and Jekyll pages, shipped as package data (generator.theme)."""
