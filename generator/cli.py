@@ -97,7 +97,9 @@ def _spec(args, seed: int | None = None) -> ArtworkSpec:
         seed=args.seed if seed is None else seed, resolution=args.resolution,
         points=args.points, iterations=args.iterations, window=args.window,
         threshold=args.threshold, init=args.init, wq=args.wq, wv=args.wv, rng=args.rng,
-        cuda_sms=args.cuda_sms or sms, cuda_threads_per_sm=args.cuda_threads_per_sm or threads)
+        cuda_sms=sms if args.cuda_sms is None else args.cuda_sms,
+        cuda_threads_per_sm=threads if args.cuda_threads_per_sm is None
+        else args.cuda_threads_per_sm)
 
 
 def _progress(args) -> bool:
@@ -110,7 +112,7 @@ def cmd_render(args) -> None:
     spec = _spec(args)
     started = time.perf_counter()
     meta = render(spec, args.output, device=resolve_device(args.device), backend=args.backend,
-                  size=args.size, progress=_progress(args))
+                  size=args.size, force=args.force, progress=_progress(args))
     if not args.quiet:
         print(f"wrote {args.output} ({meta['size']}×{meta['size']}) and "
               f"{args.output.with_suffix('.json')} in {time.perf_counter() - started:.1f} s",
@@ -175,6 +177,12 @@ def _seeds_file(args) -> list[ArtworkSpec]:
     return load_seeds(args.seeds or paper_seeds(), defaults)
 
 
+def _report_repaired(folder: Path, names: list[str]) -> None:
+    for name in names:
+        print(f"attnart: {folder / name} was damaged (it did not decode); rendered it again",
+              file=sys.stderr)
+
+
 def cmd_build(args) -> None:
     from generator.render import resolve_device
     from generator.site import build
@@ -182,7 +190,8 @@ def cmd_build(args) -> None:
     specs = _seeds_file(args)
     result = build(specs, args.out, device=resolve_device(args.device), backend=args.backend,
                    title=args.title, base_url=args.base_url, templates=args.templates,
-                   progress=_progress(args))
+                   force=args.force, progress=_progress(args))
+    _report_repaired(args.out, result.repaired)
     if not args.quiet:
         print(f"{args.out}: {len(result.records)} artworks, {len(result.rendered)} rendered, "
               f"{len(result.removed)} stale files removed", file=sys.stderr)
@@ -194,9 +203,10 @@ def cmd_jekyll(args) -> None:
 
     specs = _seeds_file(args)
     result = export(specs, args.site_dir, page=args.page, style=args.style, size=args.size,
-                    with_pages=args.with_pages, templates=args.templates,
+                    with_pages=args.with_pages, templates=args.templates, force=args.force,
                     device=resolve_device(args.device), backend=args.backend,
                     progress=_progress(args))
+    _report_repaired(args.site_dir, result.repaired)
     print(f"{result.page}: {'written' if result.page_written else 'unchanged'}; "
           f"{len(result.images_written)} images written, {len(result.images_unchanged)} "
           f"unchanged, {len(result.rendered)} rendered")
@@ -298,6 +308,8 @@ def _parser() -> Parser:
         p.add_argument("--templates", type=Path, metavar="DIR",
                        help="a theme folder whose files replace the built-in theme's of the "
                             "same name; start one with attnart theme --copy DIR")
+        p.add_argument("--force", action="store_true",
+                       help="replace files in the way that attnart did not write")
 
     def runtime(p):
         p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
@@ -313,6 +325,9 @@ def _parser() -> Parser:
                    help="the image to write; its sidecar OUT.json is written beside it")
     p.add_argument("--size", type=int, metavar="N",
                    help="write the image downsampled to N×N, antialiased")
+    p.add_argument("--force", action="store_true",
+                   help="replace OUT.png and OUT.json even when attnart did not write them "
+                        "(an earlier render's are replaced anyway)")
     p.add_argument("--json", action="store_true", help="print the metadata as JSON")
 
     p = command("spec", cmd_spec, "print an artwork's spec (W_Q, W_V, parameters) unrendered")

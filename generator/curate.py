@@ -57,9 +57,12 @@ def parse_seeds(text: str) -> list[int]:
     if text.startswith("@"):
         source = text[1:]
         try:
-            text = Path(source).read_text()
+            text = Path(source).read_text(encoding="utf-8-sig")  # a BOM is not a seed
         except OSError as e:
             raise SpecError(f"seed file {source} cannot be read: {e.strerror}") from None
+        except UnicodeDecodeError:
+            raise SpecError(f"seed file {source} is not UTF-8 text; is it the right file?"
+                            ) from None
         text = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
     items = [item for item in re.split(r"[,\s]+", text) if item]
     if not items:
@@ -314,6 +317,8 @@ def pick(catalog: Path, out: Path | None, criteria: Criteria = Criteria(), *,
         check_out(out, force=force, catalog=catalog)
     with open_catalog(catalog, readonly=True) as cat:
         records, size = cat.records(), cat.preview
+    if not records:
+        raise SpecError(f"catalog {catalog} holds no artworks yet; run attnart sweep first")
     selection = select(records, criteria)
     if not selection.picks:
         raise SpecError(f"none of the {len(records)} artworks in {catalog} meets the criteria "

@@ -13,6 +13,7 @@ bytes that would be written, and the full-resolution renders are cached by spec 
 from __future__ import annotations
 
 import io
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +25,8 @@ from tqdm import tqdm
 
 from generator import site
 from generator.errors import OutputError, SpecError
-from generator.files import write_files
-from generator.render import downsample, render
+from generator.files import json_text, write_files
+from generator.render import cached_render, downsample
 from generator.spec import ArtworkSpec
 from generator.theme import Theme
 
@@ -33,6 +34,8 @@ STYLES = ("v1", "v2", "plain")  # the author's two pages (jekyll-scholar's cite)
 DEFAULT_PAGE = Path("_pages/attention-dynamics-art.md")
 IMAGES_DIR = Path("assets/images")  # where the published page already looks for them
 CACHE_DIR = Path(".attnart")  # full-resolution renders by spec id; Jekyll skips dot folders
+# The images this tool wrote into the site, so that it never replaces one the author made.
+MANIFEST = CACHE_DIR / "manifest.json"
 PAGES_DIR = Path("attnart")  # --with-pages: the gallery's own artwork pages, served as is
 # The published images are matplotlib 5-inch figures with bicubic smoothing; the repository
 # does not record their exact pixel size, so the export writes 1000² (5 in at 200 dpi),
@@ -52,6 +55,7 @@ class ExportResult:
     images_written: list[Path] = field(default_factory=list)
     images_unchanged: list[Path] = field(default_factory=list)
     rendered: list[str] = field(default_factory=list)  # spec ids rendered by this run
+    repaired: list[str] = field(default_factory=list)  # damaged cached renders, rendered again
 
 
 def image_name(spec: ArtworkSpec) -> str:
@@ -121,7 +125,10 @@ def page_text(context: dict, style: str, theme: Theme | None = None) -> str:
 
 
 def update_page(text: str, block: str, *, name: str = "page") -> str:
-    """`text` with its generated block (or bare gallery div) replaced by `block`."""
+    """`text` with its generated block (or bare gallery div) replaced by `block`, whose
+    line endings follow the page's (an editor on Windows writes CRLF)."""
+    if "\r\n" in text:
+        block = block.replace("\r\n", "\n").replace("\n", "\r\n")
     starts, ends = text.count(GALLERY_START), text.count(GALLERY_END)
     if starts or ends:
         if starts != 1 or ends != 1 or text.index(GALLERY_START) > text.index(GALLERY_END):
@@ -130,7 +137,7 @@ def update_page(text: str, block: str, *, name: str = "page") -> str:
         head, rest = text.split(GALLERY_START)
         _, tail = rest.split(GALLERY_END)
         # the block brings its own newline after the end marker
-        return head + block + tail.removeprefix("\n")
+        return head + block + (tail[2:] if tail.startswith("\r\n") else tail.removeprefix("\n"))
     found = BARE_GALLERY.findall(text)
     if len(found) != 1:
         what = "no" if not found else "more than one"
@@ -170,15 +177,26 @@ def _png(source: Path, size: int) -> bytes:
     return buf.getvalue()
 
 
+def _ours(site_dir: Path) -> set[str]:
+    """Site-relative paths of the images an earlier export wrote."""
+    try:
+        names = json.loads((site_dir / MANIFEST).read_bytes()).get("images", [])
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return {n for n in names if isinstance(n, str)}
+
+
 def export(specs: list[ArtworkSpec], site_dir: Path, *, page: Path = DEFAULT_PAGE,
            style: str = "v1", size: int | None = None, with_pages: bool = False,
-           templates: Path | None = None, device: torch.device, backend: str = "auto",
-           progress: bool = False) -> ExportResult:
+           templates: Path | None = None, force: bool = False, device: torch.device,
+           backend: str = "auto", progress: bool = False) -> ExportResult:
     """Write the artworks' images into `site_dir` and (re)generate the page.
 
     `size` defaults to `DEFAULT_SIZE`, or the resolution when that is smaller. With
     `with_pages`, the gallery of `site.build` goes to `PAGES_DIR` and each image links to its
     artwork page there. `templates` is a user theme folder (its `jekyll/` holds the pages).
+    An image that is in the site but not in this tool's manifest is the author's: it is
+    replaced only with `force`, and that is checked before any work.
     """
     page = Path(page)
     _check(site_dir, page, specs, size)
@@ -196,35 +214,44 @@ def export(specs: list[ArtworkSpec], site_dir: Path, *, page: Path = DEFAULT_PAG
     if with_pages and pages_root.exists() and not (pages_root / site.MANIFEST).exists():
         raise OutputError(f"{pages_root} exists and was not made by attnart; move it away to "
                           "emit the artwork pages")
+    ours = _ours(site_dir)
+    targets = {spec.id: (IMAGES_DIR / image_name(spec)).as_posix() for spec in specs}
+    theirs = sorted(n for n in targets.values() if n not in ours and (site_dir / n).exists())
+    if theirs and not force:
+        more = f" (and {len(theirs) - 1} more)" if len(theirs) > 1 else ""
+        raise OutputError(f"{site_dir / theirs[0]}{more} was not written by attnart jekyll; "
+                          "move it away or use --force to replace it")
 
-    # phase 1: full-resolution renders, each made once per spec id
-    rendered: list[str] = []
+    # phase 1: full-resolution renders, each made once per spec id, wherever it was made
+    out = ExportResult(page_path, page_written=False)
+    cache = site_dir / CACHE_DIR
     pages = None
     if with_pages:
         result = site.build(specs, pages_root, device=device, backend=backend,
-                            templates=templates, progress=progress)
-        rendered += result.rendered
+                            templates=templates, elsewhere=(cache,), progress=progress)
+        out.rendered, out.repaired = result.rendered, result.repaired
         context = site.build_context(result.records)
         pages = {art["id"]: f"{PAGES_DIR.as_posix()}/{art['page']}"
                  for art in context["artworks"]}
         sources = {spec.id: site.image_path(pages_root, spec) for spec in specs}
     else:
-        cache = site_dir / CACHE_DIR
         (cache / "images").mkdir(parents=True, exist_ok=True)
         sources = {}
         for spec in tqdm(specs, unit="artwork", disable=not progress, desc="jekyll"):
             sources[spec.id] = source = site.image_path(cache, spec)
-            if not source.exists():
-                render(spec, source, device=device, backend=backend)
-                rendered.append(spec.id)
+            _, how = cached_render(spec, source, device=device, backend=backend,
+                                   elsewhere=(site.image_path(pages_root, spec),))
+            if how in ("rendered", "repaired"):
+                out.rendered.append(spec.id)
+            if how == "repaired":
+                out.repaired.append(str(source.relative_to(site_dir)))
 
     # phase 2: what the site should hold, compared with what it holds
     files: dict[Path, bytes] = {}
-    out = ExportResult(page_path, page_written=False, rendered=rendered)
     for spec in specs:
         side = size or min(DEFAULT_SIZE, spec.resolution)
         data = _png(sources[spec.id], side)
-        target = site_dir / IMAGES_DIR / image_name(spec)
+        target = site_dir / targets[spec.id]
         if target.is_file() and target.read_bytes() == data:
             out.images_unchanged.append(target)
         else:
@@ -238,6 +265,9 @@ def export(specs: list[ArtworkSpec], site_dir: Path, *, page: Path = DEFAULT_PAG
     if text != original:
         files[page_path] = text.encode("utf-8")
         out.page_written = True
+    listed = sorted(ours | set(targets.values()))
+    if listed != sorted(ours):
+        files[site_dir / MANIFEST] = json_text({"images": listed}).encode()
     for path in files:
         path.parent.mkdir(parents=True, exist_ok=True)
     write_files(files)

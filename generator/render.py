@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -117,25 +118,48 @@ def describe(spec: ArtworkSpec, draws: rng.Draws) -> dict:
     return data
 
 
-def check_output(path: Path) -> None:
-    """Fail before any work when `path` could not be written."""
+SIDECAR_KEYS = {"id", "seed", "W_Q", "W_V", "version"}  # what says attnart wrote a sidecar
+
+
+def _ours(sidecar: Path) -> bool:
+    try:
+        data = json.loads(sidecar.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and SIDECAR_KEYS <= data.keys()
+
+
+def check_output(path: Path, *, force: bool = False) -> None:
+    """Fail before any work when `path` could not be written, or would replace a file that
+    attnart did not write: an earlier render (a PNG whose sidecar is ours) is replaced, any
+    other file only with `force`."""
     if path.suffix.lower() != ".png":
         raise OutputError(f"output {path} must end in .png")
     if not path.parent.is_dir():
         raise OutputError(f"output folder {path.parent} does not exist; create it first")
-    for target in (path, path.with_suffix(".json")):
+    sidecar = path.with_suffix(".json")
+    for target in (path, sidecar):
         if target.is_dir():
             raise OutputError(f"{target} is a folder; give an output name whose .png and "
                               ".json files are free")
+    if force or not (path.exists() or sidecar.exists()):
+        return
+    if sidecar.exists() and not _ours(sidecar):
+        raise OutputError(f"{sidecar} exists and is not a sidecar attnart wrote; render would "
+                          "replace it: move it away, choose another name or use --force")
+    if path.exists() and not sidecar.exists():
+        raise OutputError(f"{path} exists and was not written by attnart render (no sidecar "
+                          "beside it); choose another name or use --force to replace it")
 
 
 def render(spec: ArtworkSpec, output: Path, *, device: torch.device, backend: str = "auto",
-           size: int | None = None, progress: bool = False) -> dict:
+           size: int | None = None, force: bool = False, progress: bool = False) -> dict:
     """Render `spec` to `output` (PNG) and its sidecar `output.json`; return the metadata.
 
     Both files appear at once at the very end, so an interrupted render leaves nothing.
+    Files attnart did not write are replaced only with `force` (see `check_output`).
     """
-    check_output(output)
+    check_output(output, force=force)
     if size is not None and not 1 <= size <= spec.resolution:
         raise SpecError(f"size must be in 1..{spec.resolution} (the resolution), got {size}")
     draws = rng.draw(spec)
@@ -146,3 +170,35 @@ def render(spec: ArtworkSpec, output: Path, *, device: torch.device, backend: st
     image.save(png, format="PNG")
     write_files({output: png.getvalue(), output.with_suffix(".json"): json_text(meta).encode()})
     return meta
+
+
+def intact(png: Path) -> bool:
+    """Whether `png` decodes whole: a truncated or damaged file does not."""
+    try:
+        with Image.open(png) as image:
+            image.load()
+    except (OSError, SyntaxError, ValueError):  # what PIL raises for broken files
+        return False
+    return True
+
+
+def cached_render(spec: ArtworkSpec, png: Path, *, device: torch.device, backend: str = "auto",
+                  elsewhere: tuple[Path, ...] = ()) -> tuple[dict, str]:
+    """The full-resolution render of `spec` kept at `png` (named by spec id) with its sidecar:
+    reused when intact, copied from an intact one at a path of `elsewhere`, or rendered.
+    Returns (metadata, how): how is 'cached', 'copied', 'rendered' or 'repaired' (the file
+    was there but damaged, and was rendered again)."""
+    damaged = png.exists() and not intact(png)
+    usable = [png] if png.exists() and not damaged else []
+    usable += [p for p in elsewhere if p.exists() and intact(p)]
+    for source in usable:
+        try:
+            meta = json.loads(source.with_suffix(".json").read_bytes())
+        except (OSError, ValueError):
+            continue  # a lost or damaged sidecar: render again
+        if source != png:
+            write_files({png: source.read_bytes(),
+                         png.with_suffix(".json"): json_text(meta).encode()})
+        return meta, "cached" if source == png else "copied"
+    meta = render(spec, png, device=device, backend=backend, force=True)
+    return meta, "repaired" if damaged else "rendered"

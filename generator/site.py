@@ -18,6 +18,7 @@ import contextlib
 import io
 import json
 import os
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from tqdm import tqdm
 
 from generator.errors import OutputError, SpecError
 from generator.files import json_text, write_files
-from generator.render import downsample, render
+from generator.render import cached_render, downsample, intact
 from generator.score import MIN_SIDE, load_labels, score
 from generator.spec import ArtworkSpec
 from generator.theme import Theme
@@ -41,22 +42,27 @@ DEFAULT_TEXT = ("Convergence landscapes of an attention-like dynamical map: each
                 "X W_Vᵀ), W_K = diag(a, b), synchronise.")
 
 
+VARIANTS = ("thumb", "large")  # derived sizes of each image, WebP and PNG
+
+
+def artwork_files(aid: str) -> dict[str, str]:
+    """The one place the site's files of an artwork are named, relative to the site root."""
+    names = {"page": f"artworks/{aid}.html", "metadata": f"metadata/{aid}.json",
+             "full": f"images/{aid}.png", "sidecar": f"images/{aid}.json",
+             "score": f"images/{aid}.score.json"}
+    return names | {f"{n}_{ext}": f"images/{aid}-{n}.{ext}"
+                    for n in VARIANTS for ext in ("webp", "png")}
+
+
 def image_path(out: Path, spec: ArtworkSpec) -> Path:
-    return out / "images" / f"{spec.id}.png"
-
-
-def variant_path(out: Path, artwork_id: str, name: str, ext: str) -> Path:
-    return out / "images" / f"{artwork_id}-{name}.{ext}"
-
-
-def score_path(out: Path, artwork_id: str) -> Path:
-    return out / "images" / f"{artwork_id}.score.json"
+    return out / artwork_files(spec.id)["full"]
 
 
 @dataclass
 class BuildResult:
     records: list[dict]  # {"meta": render sidecar, "score": Score.as_dict()}, in seeds order
     rendered: list[str] = field(default_factory=list)  # ids rendered by this build
+    repaired: list[str] = field(default_factory=list)  # damaged cached renders, rendered again
     written: list[str] = field(default_factory=list)  # every file of the site, relative to out
     removed: list[str] = field(default_factory=list)  # stale files of earlier builds
 
@@ -74,13 +80,14 @@ def _read_json(path: Path) -> dict | None:
 def _variants(out: Path, artwork_id: str, png: Path, size: int) -> dict[str, int]:
     """Thumbnail and large sizes, WebP and PNG, derived once; returns {name: side}."""
     sides = {"thumb": min(THUMB, size), "large": min(LARGE, size)}
+    names = artwork_files(artwork_id)
     missing = {}
     with Image.open(png) as full:
         full.load()
         for name, side in sides.items():
             for ext, fmt in (("webp", "WEBP"), ("png", "PNG")):
-                path = variant_path(out, artwork_id, name, ext)
-                if path.exists():
+                path = out / names[f"{name}_{ext}"]
+                if path.exists() and intact(path):
                     continue
                 resized = side != full.width
                 image = downsample(full, side)
@@ -96,25 +103,29 @@ def _variants(out: Path, artwork_id: str, png: Path, size: int) -> dict[str, int
 
 
 def gather(specs: list[ArtworkSpec], out: Path, *, device: torch.device, backend: str = "auto",
-           progress: bool = False) -> tuple[list[dict], list[str]]:
-    """Render, score and derive what is missing; return (records, ids rendered now)."""
-    records, rendered = [], []
+           elsewhere: tuple[Path, ...] = (), progress: bool = False) -> BuildResult:
+    """Render, score and derive what is missing; `elsewhere` are other sites whose intact
+    renders are copied rather than rendered again. Returns the records and what was done."""
+    result = BuildResult([])
     for spec in tqdm(specs, unit="artwork", disable=not progress, desc="build"):
         png = image_path(out, spec)
-        meta = _read_json(png.with_suffix(".json")) if png.exists() else None
-        if meta is None:
-            meta = render(spec, png, device=device, backend=backend)
-            rendered.append(spec.id)
+        meta, how = cached_render(spec, png, device=device, backend=backend,
+                                  elsewhere=tuple(image_path(d, spec) for d in elsewhere))
+        if how in ("rendered", "repaired"):
+            result.rendered.append(spec.id)
+        if how == "repaired":
+            result.repaired.append(artwork_files(spec.id)["full"])
         # the title is display only (not in the id); wq/wv say whether the matrices were given
         meta = meta | {"title": spec.title, "wq": spec.canonical()["wq"],
                        "wv": spec.canonical()["wv"]}
-        cached = _read_json(score_path(out, spec.id))
+        score_file = out / artwork_files(spec.id)["score"]
+        cached = None if how != "cached" else _read_json(score_file)
         if cached is None:
             cached = score(load_labels(png)).as_dict()
-            write_files({score_path(out, spec.id): json_text(cached).encode()})
+            write_files({score_file: json_text(cached).encode()})
         sides = _variants(out, spec.id, png, meta["size"])
-        records.append({"meta": meta, "score": cached, "sides": sides})
-    return records, rendered
+        result.records.append({"meta": meta, "score": cached, "sides": sides})
+    return result
 
 
 # ---- the pure context --------------------------------------------------------------------
@@ -148,8 +159,26 @@ def render_command(meta: dict) -> str:
     return " ".join(parts)
 
 
-def _absolute(base_url: str, path: str) -> str:
-    return base_url.rstrip("/") + "/" + path if base_url else path
+def check_base_url(url: str) -> str:
+    """`url` as the metadata will carry it: an absolute http(s) URL, percent-encoded where a
+    URL may not hold a character as typed (spaces, non-ASCII), ending in '/'; '' stays ''."""
+    if not url:
+        return ""
+    parts = urllib.parse.urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SpecError(f"--base-url must be an absolute http(s) URL such as "
+                        f"https://example.org/art/, got {url!r}")
+    if parts.query or parts.fragment:
+        raise SpecError(f"--base-url names the folder the site is served from; drop its "
+                        f"query or fragment, got {url!r}")
+    path = urllib.parse.quote(parts.path, safe="/%:@!$&'()*+,;=~")
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path.rstrip("/") + "/", "", ""))
+
+
+def _metadata_url(base_url: str, path: str) -> str:
+    """A link in metadata/*.json to the site file `path`: under `base_url` when there is one,
+    else relative to the metadata folder, where a reader resolves it."""
+    return base_url + urllib.parse.quote(path) if base_url else "../" + path
 
 
 def _attributes(meta: dict, sc: dict) -> list[dict]:
@@ -174,6 +203,7 @@ def build_context(records: list[dict], *, title: str = DEFAULT_TITLE, base_url: 
     """Everything the templates show, from the records alone: no files, no computation.
 
     Paths are relative to the site root; pages prefix them with their own `root`.
+    `base_url` is as `check_base_url` returns it.
     """
     artworks = []
     for record, anchor in zip(records, _anchors(records)):
@@ -182,15 +212,16 @@ def build_context(records: list[dict], *, title: str = DEFAULT_TITLE, base_url: 
         sides = record["sides"]
         widths = sorted(set(sides.values()))
         by_width = {w: next(n for n, s in sides.items() if s == w) for w in widths}
+        names = artwork_files(aid)
         images = {
-            "full": f"images/{aid}.png", "size": meta["size"],
-            **{f"{n}_{ext}": f"images/{aid}-{n}.{ext}" for n in sides for ext in ("webp", "png")},
-            "srcset_webp": [(f"images/{aid}-{by_width[w]}.webp", w) for w in widths],
-            "srcset_png": [(f"images/{aid}-{by_width[w]}.png", w) for w in widths],
+            "full": names["full"], "size": meta["size"],
+            **{key: names[key] for n in sides for key in (f"{n}_webp", f"{n}_png")},
+            "srcset_webp": [(names[f"{by_width[w]}_webp"], w) for w in widths],
+            "srcset_png": [(names[f"{by_width[w]}_png"], w) for w in widths],
             "thumb_side": sides["thumb"], "large_side": sides["large"],
         }
         name = meta.get("title") or f"Seed {meta['seed']}"
-        page = f"artworks/{aid}.html"
+        page = names["page"]
         parameters = [
             ("n (points)", str(meta["points"])), ("d (dimension)", "2"),
             ("T (iterations)", str(meta["iterations"])),
@@ -217,12 +248,12 @@ def build_context(records: list[dict], *, title: str = DEFAULT_TITLE, base_url: 
             "parameters": parameters, "scores": scores, "traits": dict(sc["traits"]),
             "score": round(sc["fractal_dimension"], 3),
             "caption": f"Seed {meta['seed']} · fractal dimension {sc['fractal_dimension']:.3f}",
-            "command": render_command(meta), "sidecar": f"images/{aid}.json",
-            "metadata_path": f"metadata/{aid}.json",
+            "command": render_command(meta), "sidecar": names["sidecar"],
+            "metadata_path": names["metadata"],
             "metadata": {
                 "name": name, "description": description,
-                "image": _absolute(base_url, f"images/{aid}.png"),
-                "external_url": _absolute(base_url, page),
+                "image": _metadata_url(base_url, names["full"]),
+                "external_url": _metadata_url(base_url, page),
                 "attributes": _attributes(meta, sc),
             },
         })
@@ -233,8 +264,8 @@ def build_context(records: list[dict], *, title: str = DEFAULT_TITLE, base_url: 
         art["next_name"] = artworks[i + 1]["name"] if i + 1 < len(artworks) else None
     collection = {
         "name": title, "description": text,
-        "image": _absolute(base_url, artworks[0]["images"]["thumb_png"]) if artworks else "",
-        "external_link": _absolute(base_url, "index.html"),
+        "image": _metadata_url(base_url, artworks[0]["images"]["thumb_png"]) if artworks else "",
+        "external_link": _metadata_url(base_url, "index.html"),
     }
     return {"site": {"title": title, "text": text, "base_url": base_url},
             "artworks": artworks, "collection": collection}
@@ -262,50 +293,79 @@ def site_files(context: dict, theme: Theme | None = None) -> dict[str, bytes]:
     return files
 
 
-def _image_files(records: list[dict]) -> list[str]:
-    names = []
-    for record in records:
-        aid = record["meta"]["id"]
-        names += [f"images/{aid}.png", f"images/{aid}.json", f"images/{aid}.score.json"]
-        names += [f"images/{aid}-{n}.{ext}" for n in record["sides"] for ext in ("webp", "png")]
-    return names
+def _planned(specs: list[ArtworkSpec], theme: Theme) -> list[str]:
+    """Every file a build of `specs` writes, relative to the site root, known before any."""
+    names = {"index.html", "metadata/collection.json", MANIFEST}
+    names |= {f"static/{name}" for name in theme.static_files()}
+    for spec in specs:
+        names |= set(artwork_files(spec.id).values())
+    return sorted(names)
+
+
+def _check_folder(out: Path, planned: list[str], previous: list[str], force: bool) -> None:
+    """Everything that could stop the build once it has begun writing, checked first."""
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"output {out} is a file; give a folder")
+    for folder in sorted({str(Path(name).parent) for name in planned} - {"."}):
+        if (out / folder).exists() and not (out / folder).is_dir():
+            raise OutputError(f"{out / folder} is a file where the site's {folder}/ folder "
+                              "goes; move it away or build into another folder")
+    theirs = [n for n in planned if n not in previous and (out / n).exists()]
+    if theirs and not force:
+        more = f" (and {len(theirs) - 1} more files)" if len(theirs) > 1 else ""
+        raise OutputError(f"{out / theirs[0]}{more} was not written by attnart build and would "
+                          "be overwritten; move it away, build into another folder or use "
+                          "--force")
+
+
+def _manifest(files: list[str]) -> bytes:
+    return json_text({"files": sorted(files)}).encode()
 
 
 def build(specs: list[ArtworkSpec], out: Path, *, device: torch.device, backend: str = "auto",
           title: str = DEFAULT_TITLE, base_url: str = "", templates: Path | None = None,
+          elsewhere: tuple[Path, ...] = (), force: bool = False,
           progress: bool = False) -> BuildResult:
     """Render what is missing (by spec id), score it, and write the gallery into `out`.
 
-    `templates` is a user theme folder overriding the built-in theme file by file.
+    `templates` is a user theme folder overriding the built-in theme file by file;
+    `elsewhere`, other sites whose renders may be reused. Everything that could stop the
+    build is checked before the first write, files attnart did not write are replaced only
+    with `force`, and the manifest lists every file the build is about to write before it
+    writes any, so files of an interrupted build are the next build's to replace or remove.
+    A rebuild with nothing new writes nothing.
     """
     theme = Theme(templates)
     theme.templates(*PAGES)  # a broken theme fails before any render
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"output {out} is a file; give a folder")
+    base_url = check_base_url(base_url)
     for spec in specs:  # every artwork is scored, and scores need room for their boxes
         if spec.resolution < MIN_SIDE:
             raise SpecError(f"a gallery needs --resolution {MIN_SIDE} or more (seed "
                             f"{spec.seed} has {spec.resolution})")
-    (out / "images").mkdir(parents=True, exist_ok=True)
-    records, rendered = gather(specs, out, device=device, backend=backend, progress=progress)
-    files = site_files(build_context(records, title=title, base_url=base_url), theme)
-    written = sorted(set(files) | set(_image_files(records)) | {MANIFEST})
-    previous = (_read_json(out / MANIFEST) or {}).get("files", [])
-    theirs = sorted(n for n in files if n not in previous and (out / n).exists())
-    if theirs:
-        more = f" (and {len(theirs) - 1} more files)" if len(theirs) > 1 else ""
-        raise OutputError(f"{out / theirs[0]}{more} was not written by attnart build and would "
-                          "be overwritten; move it away or build into another folder")
-    files[MANIFEST] = json_text({"files": written}).encode()
-    for name in files:
+    planned = _planned(specs, theme)
+    previous = [n for n in (_read_json(out / MANIFEST) or {}).get("files", [])
+                if isinstance(n, str)]
+    _check_folder(out, planned, previous, force)
+    for name in planned:
         (out / name).parent.mkdir(parents=True, exist_ok=True)
-    write_files({out / name: data for name, data in files.items()})
-    removed = []
-    for name in sorted(set(previous) - set(written)):
+    journal = sorted(set(previous) | set(planned))
+    if journal != previous:
+        write_files({out / MANIFEST: _manifest(journal)})
+
+    result = gather(specs, out, device=device, backend=backend, elsewhere=elsewhere,
+                    progress=progress)
+    files = site_files(build_context(result.records, title=title, base_url=base_url), theme)
+    files[MANIFEST] = _manifest(planned)
+    changed = {out / n: data for n, data in files.items()
+               if not (out / n).is_file() or (out / n).read_bytes() != data}
+    if changed:
+        write_files(changed)
+    result.written = planned
+    for name in sorted(set(previous) - set(planned)):
         path = out / name
         if ".." in Path(name).parts or Path(name).is_absolute() or not path.is_file():
             continue  # a manifest names files inside the site only
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
-            removed.append(name)
-    return BuildResult(records, rendered, written, removed)
+            result.removed.append(name)
+    return result

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
+import numpy as np
 import tomllib
 
 from generator.errors import SpecError
@@ -96,9 +97,18 @@ class ArtworkSpec:
         if window[0] >= window[1] or window[2] >= window[3]:
             raise SpecError(f"window needs AMIN < AMAX and BMIN < BMAX, got {window}")
         object.__setattr__(self, "window", window)
+        for axis, low, high in (("a", *window[:2]), ("b", *window[2:])):
+            # the kernels see the grid in float32: a window narrower than its spacing there
+            # would repeat rows or columns
+            values = np.linspace(low, high, self.resolution).astype(np.float32)
+            if np.any(np.diff(values) <= 0):
+                raise SpecError(f"window {axis} {low}..{high} is too narrow for "
+                                f"{self.resolution} distinct float32 values; widen it or "
+                                "lower the resolution")
         (threshold,) = _floats("threshold", [self.threshold], 1, "a positive number")
-        if threshold <= 0:
-            raise SpecError(f"threshold must be a positive number, got {self.threshold}")
+        if threshold <= 0 or np.float32(threshold) <= 0:
+            raise SpecError(f"threshold must be a positive float32 number (at least 1.4e-45, "
+                            f"as the kernels compare in float32), got {self.threshold}")
         object.__setattr__(self, "threshold", threshold)
         if self.init not in INIT_MODES:
             raise SpecError(f"init must be one of {', '.join(INIT_MODES)}, got {self.init!r}")
@@ -116,8 +126,17 @@ class ArtworkSpec:
         object.__setattr__(self, "wq", _matrix("W_Q", self.wq))
         object.__setattr__(self, "wv", _matrix("W_V", self.wv))
 
+    @property
+    def profile_matters(self) -> bool:
+        """Whether the CUDA profile changes the pixels: only when X(0) is drawn on the CUDA
+        stream by a launch grid capped at the GPU's size (`rng.cuda_launches`); a smaller
+        draw is laid out the same on every GPU, and the CPU stream has no grid."""
+        numel = self.points * 2 * (1 if self.init == "shared" else self.resolution**2)
+        blocks = -(-numel // 256)  # 256-thread blocks the draw asks for
+        return self.rng == "cuda" and blocks > self.cuda_sms * self.cuda_threads_per_sm // 256
+
     def canonical(self) -> dict:
-        """The fields that determine the pixels, as plain JSON-ready values."""
+        """Every field but the title, as plain JSON-ready values."""
         data = asdict(self)
         del data["title"]
         data["window"] = list(self.window)
@@ -127,8 +146,12 @@ class ArtworkSpec:
 
     @property
     def id(self) -> str:
-        """Stable name for files and cache entries: same pixels, same id."""
-        text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
+        """Stable name for files and cache entries: same pixels, same id, so the CUDA profile
+        counts only where it changes them."""
+        data = self.canonical()
+        if not self.profile_matters:
+            data["cuda_sms"] = data["cuda_threads_per_sm"] = None
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return f"{self.seed}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
 
     @classmethod

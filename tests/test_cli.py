@@ -4,6 +4,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -66,6 +67,9 @@ BAD = [
     (["render", "1", "--threshold", "-1"], "threshold"),
     (["render", "1", "--size", "0"], "size"),
     (["render", "1", "--cuda-sms", "10"], "go together"),
+    (["render", "1", "--cuda-sms", "0", "--cuda-threads-per-sm", "1024"], "positive integer"),
+    (["render", "1", "--window", "1,1.00000001,0,1"], "too narrow"),
+    (["render", "1", "--threshold", "1e-50"], "positive float32"),
     (["render", "1", "--frobnicate"], "unrecognized arguments"),
     (["render", "1", "--wq", "1e39,0,0,1"], "finite float32"),
     (["render", "1", "--window=-1e39,1e39,0,1"], "finite float32"),
@@ -193,3 +197,65 @@ def test_select_to_stdout_and_catalog_listing(tmp_path, capsys):
         assert main(["catalog", *args, "--catalog", str(catalog)]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1
+
+
+# ---- outputs a user owns ----------------------------------------------------------------
+
+
+def test_render_replaces_its_own_output_and_nothing_else(tmp_path, capsys):
+    out, sidecar = tmp_path / "results.png", tmp_path / "results.json"
+    sidecar.write_text('{"my": "own notes"}')
+    assert main(["render", "1", *SMALL, "-o", str(out)]) == 2
+    assert "results.json exists and is not a sidecar attnart wrote" in capsys.readouterr().err
+    assert sidecar.read_text() == '{"my": "own notes"}' and not out.exists()
+    sidecar.unlink()
+    out.write_bytes(b"my own picture")
+    assert main(["render", "1", *SMALL, "-o", str(out)]) == 2
+    assert "was not written by attnart render" in capsys.readouterr().err
+    assert out.read_bytes() == b"my own picture" and not sidecar.exists()
+
+    out.chmod(0o444)  # --force replaces it, keeping the user's permissions
+    assert main(["render", "1", *SMALL, "--force", "-o", str(out)]) == 0
+    assert out.read_bytes().startswith(b"\x89PNG") and out.stat().st_mode & 0o777 == 0o444
+    first = out.read_bytes()
+    assert main(["render", "2", *SMALL, "-o", str(out)]) == 0  # its own: replaced
+    assert out.read_bytes() != first and json.loads(sidecar.read_text())["seed"] == 2
+
+
+def test_outputs_go_through_symlinks_and_never_replace_special_files(tmp_path, capsys):
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / "art.png"
+    link.symlink_to(real / "target.png")
+    (tmp_path / "art.json").symlink_to(real / "target.json")
+    assert main(["render", "1", *SMALL, "-o", str(link)]) == 0
+    assert link.is_symlink() and (real / "target.png").read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / "art.json").is_symlink() and (real / "target.json").is_file()
+
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    assert main(["render", "1", *SMALL, "--force", "-o", str(fifo)]) == 2
+    err = capsys.readouterr().err
+    assert "pipe.png is not a regular file" in err and err.count("\n") == 1
+    assert fifo.is_fifo() and not (tmp_path / "pipe.json").exists()
+
+
+def test_select_writes_through_a_link_and_refuses_a_device(tmp_path, capsys):
+    catalog = tmp_path / "c.sqlite"
+    assert main(["sweep", "--seeds", "1-2", "--catalog", str(catalog), "--init", "shared",
+                 "--workers", "1", "--preview", "32", *SMALL]) == 0
+    criteria = ["--band", "2", "--min-white", "0", "--max-white", "1", "--distinct", "0"]
+    target = tmp_path / "picks-real.toml"
+    target.write_text("old")
+    link = tmp_path / "picks.toml"
+    link.symlink_to(target)
+    assert main(["select", "--catalog", str(catalog), *criteria, "-o", str(link),
+                 "--force"]) == 0
+    assert link.is_symlink() and "[[artwork]]" in target.read_text()
+    capsys.readouterr()
+    device = tmp_path / "null"
+    device.symlink_to("/dev/null")
+    assert main(["select", "--catalog", str(catalog), *criteria, "-o", str(device),
+                 "--force"]) == 2
+    assert "is not a regular file" in capsys.readouterr().err
+    assert device.is_symlink() and Path("/dev/null").is_char_device()

@@ -39,6 +39,11 @@ def test_seed_file(tmp_path):
     path = tmp_path / "seeds.txt"
     path.write_text("# favourites\n1679700\n5-7, 12  # and a range\n\n8012376\n")
     assert parse_seeds(f"@{path}") == [1679700, 5, 6, 7, 12, 8012376]
+    path.write_bytes("\ufeff1679700\r\n5-7\r\n".encode())  # as some editors save it
+    assert parse_seeds(f"@{path}") == [1679700, 5, 6, 7]
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    with pytest.raises(SpecError, match="not UTF-8 text"):
+        parse_seeds(f"@{path}")
 
 
 @pytest.mark.parametrize("text,message", [
@@ -203,3 +208,12 @@ def test_bad_sweeps_are_one_line_and_create_nothing(tmp_path, capsys, args, mess
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and message in lines[0]
     assert os.listdir(tmp_path) == []
+
+
+def test_select_on_an_empty_catalog_says_so(tmp_path, capsys):
+    catalog = tmp_path / "c.sqlite"
+    open_catalog(catalog, preview=32).close()
+    assert main(["select", "--catalog", str(catalog), "-o", str(tmp_path / "p.toml")]) == 2
+    err = capsys.readouterr().err
+    assert "holds no artworks yet; run attnart sweep first" in err and err.count("\n") == 1
+    assert not (tmp_path / "p.toml").exists()

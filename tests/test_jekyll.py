@@ -316,3 +316,47 @@ def test_jekyll_builds_the_page_with_every_artwork(tmp_path, style, baseurl):
     assert "attnart:gallery:start" in html  # the markers survive as comments, harmless
     assert not (dst / jekyll.CACHE_DIR).exists()  # the render cache stays out of the site
     assert "{%" not in html
+
+
+# ---- files the author owns -------------------------------------------------------------------
+
+
+def test_an_image_the_author_made_is_replaced_only_with_force(tmp_path, capsys):
+    mine = tmp_path / "assets/images/art7_Large.png"
+    mine.parent.mkdir(parents=True)
+    mine.write_bytes(b"the author's own picture")
+    with pytest.raises(OutputError, match="art7_Large.png was not written by attnart jekyll"):
+        export_tiny(tmp_path)
+    assert mine.read_bytes() == b"the author's own picture"
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["art7_Large.png"]
+    assert export_tiny(tmp_path, force=True).images_written
+    assert mine.read_bytes().startswith(b"\x89PNG")
+    mine.write_bytes(b"stale")  # ours now: a later run may replace it
+    assert export_tiny(tmp_path).images_written == [mine]
+
+
+def test_with_pages_reuses_the_renders_of_a_plain_export(tmp_path):
+    specs = three_specs()
+    assert len(export_tiny(tmp_path, specs).rendered) == 3
+    assert export_tiny(tmp_path, specs, with_pages=True).rendered == []
+    assert export_tiny(tmp_path, specs).rendered == []
+
+
+def test_crlf_page_keeps_its_line_endings(tmp_path):
+    page = tmp_path / PAGE
+    page.parent.mkdir(parents=True)
+    text = f"intro\r\n\r\n{GALLERY_START}\r\nold\r\n{GALLERY_END}\r\n\r\noutro\r\n"
+    page.write_bytes(text.encode())
+    export_tiny(tmp_path)
+    data = page.read_bytes()
+    assert data.count(b"\n") == data.count(b"\r\n") and b"art7_Large.png" in data
+    assert data.startswith(b"intro\r\n\r\n") and data.endswith(b"\r\n\r\noutro\r\n")
+
+
+def test_seeds_file_with_a_byte_order_mark(tmp_path, capsys):
+    seeds = tmp_path / "picks.toml"
+    seeds.write_bytes("\ufeff[[artwork]]\r\nseed = 7\r\n".encode())
+    (tmp_path / "site").mkdir()
+    assert main(["jekyll", "--site-dir", str(tmp_path / "site"), "--seeds", str(seeds),
+                 *TINY_ARGS]) == 0
+    assert (tmp_path / "site/assets/images/art7_Large.png").is_file()

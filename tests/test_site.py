@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from generator import cli, rng, site, theme
-from generator.errors import OutputError
+from generator.errors import OutputError, SpecError
 from generator.render import describe
 from generator.site import MANIFEST, build, build_context, render_command, site_files
 from generator.spec import ArtworkSpec
@@ -197,7 +197,7 @@ def test_build_writes_the_site_and_caches_by_spec_id(tmp_path):
             assert (out / "images" / f"{spec.id}{suffix}").is_file()
         assert (out / "artworks" / f"{spec.id}.html").is_file()
         meta = json.loads((out / "metadata" / f"{spec.id}.json").read_text())
-        assert meta["image"] == f"images/{spec.id}.png"
+        assert meta["image"] == f"../images/{spec.id}.png"  # resolves from metadata/
     with Image.open(out / "images" / f"{specs[0].id}-thumb.webp") as im:
         assert im.format == "WEBP" and im.size == (32, 32)
     assert (out / "index.html").is_file() and (out / "metadata" / "collection.json").is_file()
@@ -264,3 +264,92 @@ def test_build_refuses_to_overwrite_files_it_did_not_write(tmp_path):
     assert (out / "index.html").read_text() == "the user's own page"
     assert (out / "static" / "gallery.css").read_text() == "the user's own style"
     assert not (out / MANIFEST).exists()
+
+
+def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
+    return {p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_everything_is_checked_before_the_first_write(tmp_path):
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "index.html").write_text("the user's own page")
+    with pytest.raises(OutputError, match="use --force"):
+        build_tiny(tmp_path, [make_spec(seed=3, **TINY)])
+    assert [p.name for p in out.iterdir()] == ["index.html"]  # no render, no folder
+    result = build_tiny(tmp_path, [make_spec(seed=3, **TINY)], force=True)
+    assert result.rendered and "lightbox.js" in (out / "index.html").read_text()
+
+
+def test_a_file_where_a_folder_goes_is_one_clear_error(tmp_path):
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "images").write_text("not a folder")
+    with pytest.raises(OutputError, match="images is a file where the site's images/ folder"):
+        build_tiny(tmp_path, [make_spec(seed=3, **TINY)])
+
+
+def test_interrupted_build_leaves_files_the_next_build_owns(tmp_path, monkeypatch):
+    out = tmp_path / "site"
+    build_tiny(tmp_path, [make_spec(seed=1, **TINY)])
+    real = site.score
+
+    def interrupt_second(labels, **kw):
+        if interrupt_second.calls:
+            raise KeyboardInterrupt
+        interrupt_second.calls += 1
+        return real(labels, **kw)
+
+    interrupt_second.calls = 0
+    monkeypatch.setattr(site, "score", interrupt_second)
+    doomed = [make_spec(seed=5, **TINY), make_spec(seed=6, **TINY)]
+    with pytest.raises(KeyboardInterrupt):
+        build_tiny(tmp_path, [make_spec(seed=1, **TINY), *doomed])
+    monkeypatch.undo()
+    left = {p.name for p in (out / "images").iterdir()}
+    assert any(n.startswith(doomed[0].id) for n in left)  # it got that far
+    result = build_tiny(tmp_path, [make_spec(seed=1, **TINY)])
+    assert not any(n.startswith(s.id) for s in doomed for n in
+                   (p.name for p in (out / "images").iterdir()))
+    assert any(n.startswith(f"images/{doomed[0].id}") for n in result.removed)
+
+
+def test_rebuild_with_nothing_new_writes_nothing(tmp_path):
+    specs = [make_spec(seed=1, **TINY), make_spec(seed=2, **TINY)]
+    build_tiny(tmp_path, specs)
+    before = snapshot(tmp_path / "site")
+    result = build_tiny(tmp_path, specs)
+    assert result.rendered == [] and snapshot(tmp_path / "site") == before
+
+
+def test_damaged_cached_render_is_rendered_again(tmp_path, capsys):
+    seeds = write_seeds(tmp_path / "s.toml", "[[artwork]]\nseed = 3\n")
+    args = ["build", "--seeds", str(seeds), "--out", str(tmp_path / "site"), "--resolution",
+            "32", "--iterations", "20", "--init", "shared", "--device", "cpu", "--quiet"]
+    assert cli.main(args) == 0
+    png = tmp_path / "site" / "images" / f"{make_spec(seed=3, **TINY).id}.png"
+    good = png.read_bytes()
+    with open(png, "r+b") as f:
+        f.truncate(100)
+    capsys.readouterr()
+    assert cli.main(args) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{png} was damaged" in err and "rendered it again" in err
+    assert png.read_bytes() == good
+
+
+@pytest.mark.parametrize("url, message", [
+    ("example.org", "absolute http"), ("ftp://example.org/", "absolute http"),
+    ("https://example.org/?q=1", "query or fragment"), ("/art/", "absolute http"),
+])
+def test_base_url_must_be_absolute(tmp_path, url, message):
+    with pytest.raises(SpecError, match=message):
+        build_tiny(tmp_path, [make_spec(seed=3, **TINY)], base_url=url)
+    assert not (tmp_path / "site").exists()
+
+
+def test_base_url_is_quoted(tmp_path):
+    spec = make_spec(seed=3, **TINY)
+    build_tiny(tmp_path, [spec], base_url="https://example.org/my art/é")
+    meta = json.loads((tmp_path / "site" / "metadata" / f"{spec.id}.json").read_text())
+    assert meta["image"] == f"https://example.org/my%20art/%C3%A9/images/{spec.id}.png"

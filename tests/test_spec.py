@@ -30,7 +30,11 @@ def test_matrix_spellings(spec_factory, given):
     ("window", (0, 0, 1, 2), "AMIN < AMAX"), ("window", (0, 1, 2), "4 finite"),
     ("threshold", 0, "threshold"), ("init", "random", "init must be one of"),
     ("rng", "mt", "rng must be one of"), ("wq", [1, 2], "W_Q needs 4"),
-    ("cuda_threads_per_sm", 1000, "multiple of 256"),
+    ("cuda_threads_per_sm", 1000, "multiple of 256"), ("cuda_sms", 0, "positive integer"),
+    # values as the float32 kernels see them
+    ("window", (1, 1.00000001, 0, 1), "too narrow for 24 distinct float32"),
+    ("window", (0, 1, 5, 5 + 1e-6), "window b .* too narrow"),
+    ("threshold", 1e-50, "positive float32"),
 ])
 def test_invalid_fields_say_what_to_fix(spec_factory, field, value, message):
     with pytest.raises(SpecError, match=message):
@@ -63,3 +67,27 @@ def test_bad_seeds_files(tmp_path, text, message):
         load_seeds(path)
     with pytest.raises(SpecError, match="does not exist"):
         load_seeds(tmp_path / "missing.toml")
+
+
+def test_profile_counts_in_the_id_only_where_it_changes_the_pixels(spec_factory):
+    import random
+
+    from generator.rng import cuda_launches
+
+    rnd = random.Random(5)
+    for _ in range(300):
+        spec = spec_factory(resolution=rnd.choice([1, 2, 3, 8, 40, 1500]),
+                            points=rnd.choice([1, 7, 20, 300, 4096]),
+                            init=rnd.choice(["shared", "per-point"]),
+                            cuda_sms=rnd.randint(1, 140),
+                            cuda_threads_per_sm=256 * rnd.randint(1, 8))
+        numel = spec.points * 2 * (1 if spec.init == "shared" else spec.resolution**2)
+        layout = cuda_launches(numel, 8, spec.cuda_sms, spec.cuda_threads_per_sm)
+        unbounded = cuda_launches(numel, 8, 2**20, 2048)
+        assert spec.profile_matters == (layout != unbounded), spec
+    t4, h100 = {}, {"cuda_sms": 132, "cuda_threads_per_sm": 2048}
+    for same in ({"resolution": 1500, "init": "shared"}, {"rng": "cpu", "init": "per-point"},
+                 {"resolution": 4, "init": "per-point"}):
+        assert spec_factory(**same | t4).id == spec_factory(**same | h100).id
+    big = {"resolution": 1500, "init": "per-point"}
+    assert spec_factory(**big | t4).id != spec_factory(**big | h100).id

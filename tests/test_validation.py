@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
 import torch
@@ -190,14 +190,16 @@ def test_metadata_validates_against_erc721_and_opensea(sites, kind):
 
 
 def _site_file(site: Path, link: str, base_url: str) -> Path:
-    """The file of `site` a metadata link names; relative without a base URL, absolute with."""
+    """The file of `site` a metadata link names: under the base URL when there is one, else
+    relative to the metadata folder, where a reader of the JSON resolves it."""
     if base_url:
         assert link.startswith(base_url), link
         link = link[len(base_url):]
     parts = urlsplit(link)
     assert not parts.scheme and not parts.netloc and not link.startswith("/"), link
-    assert ".." not in Path(parts.path).parts, link
-    return site / parts.path
+    target = (site / ("" if base_url else "metadata") / unquote(parts.path)).resolve()
+    assert target.is_relative_to(site.resolve()), link
+    return target
 
 
 @pytest.mark.parametrize("kind, base_url", [("relative", ""), ("absolute", BASE_URL)])
