@@ -58,8 +58,12 @@ class ExportResult:
     repaired: list[str] = field(default_factory=list)  # damaged cached renders, rendered again
 
 
-def image_name(spec: ArtworkSpec) -> str:
-    return f"art{spec.seed}_Large.png"
+def image_names(specs: list[ArtworkSpec]) -> dict[str, str]:
+    """Spec id -> image file name: the published `art<seed>_Large.png`, or, for a seed that
+    two artworks share (say, both init modes of one seed), `art<id>_Large.png`."""
+    seeds = [spec.seed for spec in specs]
+    return {spec.id: f"art{spec.seed if seeds.count(spec.seed) == 1 else spec.id}_Large.png"
+            for spec in specs}
 
 
 def build_context(specs: list[ArtworkSpec], *, pages: dict[str, str] | None = None) -> dict:
@@ -70,10 +74,11 @@ def build_context(specs: list[ArtworkSpec], *, pages: dict[str, str] | None = No
     `pages` maps spec id to the site-relative path of the artwork's page (`--with-pages`).
     """
     artworks = []
+    names = image_names(specs)
     for number, spec in enumerate(specs, 1):
         artworks.append({
             "id": spec.id, "seed": spec.seed,
-            "src": f"{IMAGES_DIR.as_posix()}/{image_name(spec)}",
+            "src": f"{IMAGES_DIR.as_posix()}/{names[spec.id]}",
             # the published page's alt text, which paper.toml's titles repeat
             "alt": spec.title or f"Attention Dynamics Art {number}",
             "page": (pages or {}).get(spec.id),
@@ -159,12 +164,7 @@ def _check(site_dir: Path, page: Path, specs: list[ArtworkSpec], size: int | Non
         raise OutputError(f"page {site_dir / page} is a folder; give a .md file")
     if not specs:
         raise SpecError("no artworks to export")
-    seen: dict[int, int] = {}
-    for number, spec in enumerate(specs, 1):
-        if spec.seed in seen:  # the published naming has the seed only
-            raise SpecError(f"artworks {seen[spec.seed]} and {number} share seed {spec.seed}; "
-                            f"the page names images art<seed>_Large.png, so seeds must differ")
-        seen[spec.seed] = number
+    for spec in specs:
         if size is not None and not 1 <= size <= spec.resolution:
             raise SpecError(f"size must be in 1..{spec.resolution} (the resolution), got {size}")
 
@@ -215,7 +215,7 @@ def export(specs: list[ArtworkSpec], site_dir: Path, *, page: Path = DEFAULT_PAG
         raise OutputError(f"{pages_root} exists and was not made by attnart; move it away to "
                           "emit the artwork pages")
     ours = _ours(site_dir)
-    targets = {spec.id: (IMAGES_DIR / image_name(spec)).as_posix() for spec in specs}
+    targets = {aid: (IMAGES_DIR / name).as_posix() for aid, name in image_names(specs).items()}
     theirs = sorted(n for n in targets.values() if n not in ours and (site_dir / n).exists())
     if theirs and not force:
         more = f" (and {len(theirs) - 1} more)" if len(theirs) > 1 else ""

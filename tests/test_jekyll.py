@@ -245,9 +245,15 @@ def test_bad_arguments_fail_before_any_work(tmp_path, kw, error, message):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_seeds_must_differ_for_the_published_names(tmp_path):
-    with pytest.raises(SpecError, match="share seed 7"):
-        export_tiny(tmp_path, [make_spec(seed=7), make_spec(seed=7, iterations=21)])
+def test_artworks_sharing_a_seed_get_names_of_their_own(tmp_path):
+    specs = [make_spec(seed=7), make_spec(seed=7, init="per-point"), make_spec(seed=1)]
+    result = export_tiny(tmp_path, specs)
+    names = sorted(p.name for p in result.images_written)
+    assert names == sorted(["art1_Large.png", f"art{specs[0].id}_Large.png",
+                            f"art{specs[1].id}_Large.png"])
+    assert [src for src, _ in gallery((tmp_path / PAGE).read_text())] == [
+        f"assets/images/art{specs[0].id}_Large.png", f"assets/images/art{specs[1].id}_Large.png",
+        "assets/images/art1_Large.png"]
 
 
 # ---- the command line ------------------------------------------------------------------------
