@@ -29,6 +29,7 @@
 
 typedef double v4d __attribute__((vector_size(32)));
 typedef int64_t v4l __attribute__((vector_size(32)));
+typedef uint64_t v4q __attribute__((vector_size(32)));
 typedef uint32_t v4u __attribute__((vector_size(16)));
 typedef float v4f __attribute__((vector_size(16)));
 
@@ -43,8 +44,15 @@ typedef float v4f __attribute__((vector_size(16)));
 
 AI v4d splat(double s) { return (v4d){s, s, s, s}; }
 
-/* float32 rounding, kept in double lanes. */
-AI v4d f32(v4d x) { return __builtin_convertvector(__builtin_convertvector(x, v4f), v4d); }
+/* float32 rounding (to nearest, ties to even), kept in double lanes: the low 29 fraction bits
+ * rounded off in integer arithmetic, a carry moving into the exponent as it should.  Exact for
+ * values whose float32 rounding is a normal number or zero, as all here are; GCC's vector
+ * conversions to float32 and back go through memory. */
+AI v4d f32(v4d x)
+{
+    const v4q b = (v4q)x;
+    return (v4d)((b + 0x0FFFFFFF + ((b >> 29) & 1)) & ~(uint64_t)0x1FFFFFFF);
+}
 
 /* Lanes whose float32 rounding the polynomial might get wrong: within TRUST ulp of a
  * midpoint between two float32 values (low 29 fraction bits near 2^28). */
@@ -58,7 +66,7 @@ AI v4l near_midpoint(v4d x)
 AI v4d vlog(v4d x)
 {
     const v4l bits = (v4l)x;
-    v4l e = (bits >> 52) - 1023;
+    v4l e = (v4l)((v4q)bits >> 52) - 1023; /* x > 0; unsigned shifts are SIMD on AVX2 */
     v4d m = (v4d)((bits & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000); /* [1, 2) */
     const v4l big = m > splat(0x1.6a09e667f3bcdp+0);                 /* m > sqrt(2) */
     m = (v4d)(((v4l)(m * 0.5) & big) | ((v4l)m & ~big));
@@ -113,16 +121,6 @@ AI v4d word_f32(v4u w)
     return f32((v4d)(wide | 0x4330000000000000) - 0x1p52);
 }
 
-/* f(x) by the C library in the lanes in doubt, `value` in the others.  Out of line, so that
- * the rare call does not keep the caller's vectors in memory. */
-__attribute__((noinline)) static v4d library(double (*f)(double), v4d x, v4d value, v4l doubt)
-{
-    for (int l = 0; l < 4; l++)
-        if (doubt[l])
-            value[l] = f(x[l]);
-    return value;
-}
-
 /* cuRAND's _curand_box_muller of 4 word pairs as rng._box_muller computes it. */
 AI void box_muller(v4u u_word, v4u v_word, float *sin_out, float *cos_out)
 {
@@ -135,9 +133,13 @@ AI void box_muller(v4u u_word, v4u v_word, float *sin_out, float *cos_out)
     vsincos(angle, &s, &c);
     const v4l doubt = near_midpoint(lg) | near_midpoint(s) | near_midpoint(c);
     if (__builtin_expect(doubt[0] | doubt[1] | doubt[2] | doubt[3], 0)) {
-        lg = library(log, u, lg, doubt);
-        s = library(sin, angle, s, doubt);
-        c = library(cos, angle, c, doubt);
+        for (int l = 0; l < 4; l++) {
+            if (doubt[l]) {
+                lg[l] = log(u[l]);
+                s[l] = sin(angle[l]);
+                c[l] = cos(angle[l]);
+            }
+        }
     }
     v4d radius = f32(lg) * -2.0;
     for (int l = 0; l < 4; l++)
@@ -147,18 +149,69 @@ AI void box_muller(v4u u_word, v4u v_word, float *sin_out, float *cos_out)
     *(v4f *)cos_out = __builtin_convertvector(f32(c) * radius, v4f);
 }
 
-/* Philox4x32-10 of counter (c0, c1, c2, c3) under key (k0, k1), as cuRAND computes it. */
-AI void philox(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0, uint32_t k1,
-               uint32_t *o0, uint32_t *o1, uint32_t *o2, uint32_t *o3)
+/* Philox4x32-10, as cuRAND computes it, of counters (call, thread t0 + i) under key (k0, k1)
+ * for i < n: word k of thread t0 + i in w[k][i].  n is rounded up to a multiple of 8. */
+typedef void PhiloxBlock(uint64_t call, uint32_t t0, int n, uint32_t k0, uint32_t k1,
+                         uint32_t w[4][BLOCK]);
+
+static void philox_base(uint64_t call, uint32_t t0, int n, uint32_t k0, uint32_t k1,
+                        uint32_t w[4][BLOCK])
 {
-    for (int i = 0; i < 10; i++) {
-        const uint64_t p0 = (uint64_t)0xD2511F53u * c0, p1 = (uint64_t)0xCD9E8D57u * c2;
-        const uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0, n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
-        c1 = (uint32_t)p1, c3 = (uint32_t)p0, c0 = n0, c2 = n2;
-        k0 += 0x9E3779B9u, k1 += 0xBB67AE85u;
+    for (int i = 0; i < n; i++) {
+        uint32_t c0 = (uint32_t)call, c1 = (uint32_t)(call >> 32), c2 = t0 + i, c3 = 0;
+        uint32_t a = k0, b = k1;
+        for (int r = 0; r < 10; r++) {
+            const uint64_t p0 = (uint64_t)0xD2511F53u * c0, p1 = (uint64_t)0xCD9E8D57u * c2;
+            const uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ a, n2 = (uint32_t)(p0 >> 32) ^ c3 ^ b;
+            c1 = (uint32_t)p1, c3 = (uint32_t)p0, c0 = n0, c2 = n2;
+            a += 0x9E3779B9u, b += 0xBB67AE85u;
+        }
+        w[0][i] = c0, w[1][i] = c1, w[2][i] = c2, w[3][i] = c3;
     }
-    *o0 = c0, *o1 = c1, *o2 = c2, *o3 = c3;
 }
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+/* The 32 x 32 -> 64-bit products of 8 lanes by m, as their low and high words. */
+__attribute__((target("avx2"))) static inline void mul_wide(__m256i x, __m256i m, __m256i *lo,
+                                                            __m256i *hi)
+{
+    const __m256i even = _mm256_mul_epu32(x, m);
+    const __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(x, 32), m);
+    *lo = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+    *hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+}
+
+/* philox_base on 8 threads at a time: GCC vectorises the scalar loop poorly. */
+__attribute__((target("avx2"))) static void philox_avx2(uint64_t call, uint32_t t0, int n,
+                                                        uint32_t k0, uint32_t k1,
+                                                        uint32_t w[4][BLOCK])
+{
+    const __m256i m0 = _mm256_set1_epi32((int)0xD2511F53u);
+    const __m256i m1 = _mm256_set1_epi32((int)0xCD9E8D57u);
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int i = 0; i < n; i += 8) {
+        __m256i c0 = _mm256_set1_epi32((int)(uint32_t)call);
+        __m256i c1 = _mm256_set1_epi32((int)(uint32_t)(call >> 32));
+        __m256i c2 = _mm256_add_epi32(_mm256_set1_epi32((int)(t0 + (uint32_t)i)), iota);
+        __m256i c3 = _mm256_setzero_si256(), lo0, hi0, lo1, hi1;
+        uint32_t a = k0, b = k1;
+        for (int r = 0; r < 10; r++) {
+            mul_wide(c0, m0, &lo0, &hi0);
+            mul_wide(c2, m1, &lo1, &hi1);
+            c0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), _mm256_set1_epi32((int)a));
+            c2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), _mm256_set1_epi32((int)b));
+            c1 = lo1, c3 = lo0;
+            a += 0x9E3779B9u, b += 0xBB67AE85u;
+        }
+        _mm256_store_si256((__m256i *)&w[0][i], c0);
+        _mm256_store_si256((__m256i *)&w[1][i], c1);
+        _mm256_store_si256((__m256i *)&w[2][i], c2);
+        _mm256_store_si256((__m256i *)&w[3][i], c3);
+    }
+}
+#endif
 
 typedef struct {
     float *out;            /* elements [a, b) of the launch */
@@ -170,14 +223,12 @@ typedef struct {
 
 /* curand_normal4 of call `call` of grid threads [t0, t0 + n): component k of thread t0 + i
  * in out[k][i]. */
-AI void normal4_block(const NormalJob *J, uint64_t call, int64_t t0, int n,
-                      float out[4][BLOCK])
+AI void normal4_block(const NormalJob *J, PhiloxBlock *philox, uint64_t call, int64_t t0,
+                      int n, float out[4][BLOCK])
 {
     uint32_t w[4][BLOCK] __attribute__((aligned(32)));
-    const uint32_t k0 = (uint32_t)J->seed, k1 = (uint32_t)(J->seed >> 32);
-    for (int i = 0; i < n; i++)
-        philox((uint32_t)call, (uint32_t)(call >> 32), (uint32_t)(t0 + i), 0, k0, k1,
-               &w[0][i], &w[1][i], &w[2][i], &w[3][i]);
+    n = (n + 7) & ~7;
+    philox(call, (uint32_t)t0, n, (uint32_t)J->seed, (uint32_t)(J->seed >> 32), w);
     for (int i = 0; i < n; i += 4) {
         box_muller(*(v4u *)&w[0][i], *(v4u *)&w[1][i], &out[0][i], &out[1][i]);
         box_muller(*(v4u *)&w[2][i], *(v4u *)&w[3][i], &out[2][i], &out[3][i]);
@@ -185,7 +236,7 @@ AI void normal4_block(const NormalJob *J, uint64_t call, int64_t t0, int n,
 }
 
 /* Thread t's call c writes component k to element c * 4 * stride + k * stride + t. */
-AI void normals_body(NormalJob *J)
+AI void normals_body(NormalJob *J, PhiloxBlock *philox)
 {
     float values[4][BLOCK] __attribute__((aligned(32)));
     const int64_t s = J->stride, row = 4 * s;
@@ -204,7 +255,7 @@ AI void normals_body(NormalJob *J)
         }
         if (t0 >= t1)
             continue;
-        normal4_block(J, J->call0 + (uint64_t)c, t0, (int)(t1 - t0), values);
+        normal4_block(J, philox, J->call0 + (uint64_t)c, t0, (int)(t1 - t0), values);
         for (int k = 0; k < 4; k++) {
             const int64_t base = c * row + k * s; /* element of thread 0 */
             const int64_t first = t0 > J->a - base ? t0 : J->a - base;
@@ -217,9 +268,12 @@ AI void normals_body(NormalJob *J)
 }
 
 #if defined(__x86_64__) || defined(__i386__)
-__attribute__((target("avx2,fma"))) static void normals_avx2(NormalJob *J) { normals_body(J); }
+__attribute__((target("avx2,fma"))) static void normals_avx2(NormalJob *J)
+{
+    normals_body(J, philox_avx2);
+}
 #endif
-static void normals_base(NormalJob *J) { normals_body(J); }
+static void normals_base(NormalJob *J) { normals_body(J, philox_base); }
 
 typedef struct {
     float *x;
