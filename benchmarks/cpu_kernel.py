@@ -18,6 +18,7 @@ import time
 import numpy as np
 import torch
 
+from generator import kernels
 from generator.dynamics import landscape as reference
 from generator.dynamics import normalize_initial
 from generator.kernels import cpu
@@ -51,7 +52,7 @@ def compare(seed: int, mode: str, resolution: int, n: int, iterations: int) -> d
     got, t_cpu = timed(cpu.landscape, wq, wv, x0, ab, iterations, 1e-5)
     mpix = ab.shape[0] / 1e6
     return {"ref_s_per_mpix": t_ref / mpix, "cpu_s_per_mpix": t_cpu / mpix,
-            "speedup": t_ref / t_cpu, "agreement": float((got == want).float().mean())}
+            "speedup": t_ref / t_cpu, "agreement": float((got == want.numpy()).mean())}
 
 
 def alone(seed: int, mode: str, resolution: int, n: int, iterations: int, chunk: int) -> float:
@@ -81,6 +82,7 @@ def main() -> None:
     if not cpu.available(torch.device("cpu")):
         raise SystemExit("the cpu backend's extension is not built (pip install -e .)")
     torch.set_num_threads(args.threads)
+    kernels.set_threads(args.threads)
     print(f"threads {args.threads}, kernel ISA {cpu._cpu.isa()}, "
           f"load average {os.getloadavg()[0]:.2f}")
     for res in args.compare:

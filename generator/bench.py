@@ -28,11 +28,11 @@ class BenchRow:
 
 def _timed(module, wq, wv, x0, ab, spec) -> tuple[np.ndarray, float]:
     start = time.perf_counter()
-    labels = module.landscape(wq, wv, x0, ab, spec.iterations, spec.threshold).cpu().numpy()
-    return labels, time.perf_counter() - start  # .cpu() waits for the device
+    labels = kernels.as_numpy(module.landscape(wq, wv, x0, ab, spec.iterations, spec.threshold))
+    return labels, time.perf_counter() - start  # as_numpy waits for the device
 
 
-def bench(spec: ArtworkSpec, device: torch.device, *, reference_pixels: int) -> list[BenchRow]:
+def bench(spec: ArtworkSpec, device, *, reference_pixels: int) -> list[BenchRow]:
     """Time every backend available on `device` over the whole grid of `spec`.
 
     The reference is slow (minutes per megapixel on a CPU), so it computes an evenly spread
@@ -54,6 +54,7 @@ def bench(spec: ArtworkSpec, device: torch.device, *, reference_pixels: int) -> 
     sampled_x0, sampled_ab = [], []
     for i, (start, stop, x0, ab) in enumerate(chunks(spec, draws, device)):
         pick = torch.from_numpy(sample[start:stop]).to(device)
+        x0, ab = torch.as_tensor(x0), torch.as_tensor(ab)  # numpy on the CPU: without a copy
         sampled_x0.append(x0 if x0.shape[0] == 1 else x0[pick])  # shared X(0) stays (1, n, 2)
         sampled_ab.append(ab[pick])
         for name in names:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tqdm import tqdm
 
+from generator import kernels
 from generator.catalog import THUMBNAIL, Record, open_catalog
 from generator.errors import OutputError, SpecError
 from generator.files import write_files
@@ -108,14 +109,12 @@ def default_workers(device: torch.device) -> int:
     two processes on one thread each swept shared 256² previews 1.6x faster (410-460 against
     250-300 a minute) and per-point ones as fast (100-140 a minute either way).
     """
-    return 1 if device.type == "cuda" else min(2, os.cpu_count() or 1)
+    return 1 if kernels.device_type(device) == "cuda" else min(2, os.cpu_count() or 1)
 
 
 def _start_worker(threads: int) -> None:
-    import torch
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the sweep's to handle
-    torch.set_num_threads(threads)
+    kernels.set_threads(threads)
     # render's (silent) progress bar would make tqdm's default lock, a multiprocessing one,
     # whose semaphore a worker ended by a stopped sweep leaks, with a warning on exit
     tqdm.set_lock(threading.RLock())
@@ -132,13 +131,11 @@ def _preview_task(job: tuple) -> Record:
 def _previews(specs: list[ArtworkSpec], resolution: int, device: torch.device, backend: str,
               workers: int):
     """Yield the record of each spec, in the order they finish."""
-    import torch
-
     if workers == 1:
         for spec in specs:
             yield preview(spec, resolution, device=device, backend=backend)
         return
-    threads = max(1, torch.get_num_threads() // workers)
+    threads = max(1, kernels.threads() // workers)
     # spawn: a forked child would inherit the OpenMP and torch thread pools in a broken state
     context = multiprocessing.get_context("spawn")
     pool = context.Pool(workers, _start_worker, (threads,))

@@ -18,7 +18,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
 from markupsafe import Markup, escape
 from PIL import Image
 from tqdm import tqdm
@@ -188,7 +187,7 @@ def _ours(site_dir: Path) -> set[str]:
 
 def export(specs: list[ArtworkSpec], site_dir: Path, *, page: Path = DEFAULT_PAGE,
            style: str = "v1", size: int | None = None, with_pages: bool = False,
-           templates: Path | None = None, force: bool = False, device: torch.device,
+           templates: Path | None = None, force: bool = False, device: str,
            backend: str = "auto", progress: bool = False) -> ExportResult:
     """Write the artworks' images into `site_dir` and (re)generate the page.
 

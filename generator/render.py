@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import io
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 from tqdm import tqdm
 
 from generator import __version__, kernels, rng
-from generator.dynamics import normalize_initial
 from generator.errors import OutputError, SpecError
 from generator.files import json_text, write_files
 from generator.spec import ArtworkSpec
@@ -20,17 +21,55 @@ from generator.spec import ArtworkSpec
 # Working memory for one chunk of grid points: flat in the resolution. The reference
 # materialises a few (n, n) score matrices per point; fast backends need far less.
 CHUNK_BYTES = {"cpu": 256 * 2**20, "cuda": 2 * 2**30}
+# Present on Linux wherever a GPU driver torch could use is loaded: NVIDIA's, AMD's (ROCm),
+# and WSL's GPU bridge.
+GPU_DRIVER_FILES = ("/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/kfd", "/dev/dxg")
 
 
-def resolve_device(name: str) -> torch.device:
-    """The one place the device is chosen: 'auto' means CUDA when there is one."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise SpecError("no CUDA device is available here; use --device cpu (or auto)")
-    if name not in ("cpu", "cuda"):
+def resolve_device(name: str) -> str:
+    """The one place the device is chosen: 'auto' means CUDA when there is one.
+
+    Returns 'cpu' or 'cuda', names torch takes anywhere it takes a device. Importing torch
+    takes seconds, so 'auto' first asks `cuda_possible` and leaves torch alone when not.
+    """
+    if name not in ("auto", "cpu", "cuda"):
         raise SpecError(f"unknown device {name!r}; use auto, cpu or cuda")
-    return torch.device(name)
+    if name == "cpu" or (name == "auto" and not cuda_possible()):
+        return "cpu"
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if name == "cuda":
+        raise SpecError("no CUDA device is available here; use --device cpu (or auto)")
+    return "cpu"
+
+
+def cuda_possible() -> bool:
+    """Whether torch could find a GPU, judged without importing it: not when torch is a CPU
+    build (its version.py sets neither `cuda` nor `hip`), nor on a Linux machine without a
+    GPU driver; in doubt, yes."""
+    found = importlib.util.find_spec("torch")
+    if found is None or found.origin is None:
+        return False
+    try:
+        tree = ast.parse((Path(found.origin).parent / "version.py").read_text())
+    except (OSError, SyntaxError, ValueError):
+        return True
+    build = {}
+    for node in tree.body:
+        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+        if isinstance(target, ast.Name) and target.id in ("cuda", "hip"):
+            try:
+                build[target.id] = ast.literal_eval(node.value)
+            except ValueError:
+                return True
+    if build.keys() != {"cuda", "hip"}:
+        return True
+    if build["cuda"] is None and build["hip"] is None:
+        return False
+    return not sys.platform.startswith("linux") or any(Path(p).exists()
+                                                       for p in GPU_DRIVER_FILES)
 
 
 def grid_axes(spec: ArtworkSpec) -> tuple[np.ndarray, np.ndarray]:
@@ -39,7 +78,7 @@ def grid_axes(spec: ArtworkSpec) -> tuple[np.ndarray, np.ndarray]:
     return (np.linspace(amin, amax, spec.resolution), np.linspace(bmin, bmax, spec.resolution))
 
 
-def grid_points(spec: ArtworkSpec, start: int, stop: int, device: torch.device) -> torch.Tensor:
+def grid_points(spec: ArtworkSpec, start: int, stop: int) -> np.ndarray:
     """(a, b) of grid points [start, stop) in Appendix A's order, (G, 2) float32.
 
     np.meshgrid(a_vals, b_vals) flattened: point g has a = a_vals[g % N], b = b_vals[g // N].
@@ -47,30 +86,42 @@ def grid_points(spec: ArtworkSpec, start: int, stop: int, device: torch.device) 
     a_vals, b_vals = grid_axes(spec)
     g = np.arange(start, stop)
     ab = np.stack([a_vals[g % spec.resolution], b_vals[g // spec.resolution]], axis=-1)
-    return torch.tensor(ab, dtype=torch.float32, device=device)
+    return ab.astype(np.float32)
 
 
-def chunk_points(spec: ArtworkSpec, device: torch.device) -> int:
+def _on(values: np.ndarray, device):
+    """A numpy array on `device`: itself on the CPU, a torch tensor elsewhere."""
+    if kernels.device_type(device) == "cpu":
+        return values
+    import torch
+
+    return torch.from_numpy(values).to(device)
+
+
+def chunk_points(spec: ArtworkSpec, device) -> int:
     per_point = 4 * (8 * spec.points**2 + 16 * spec.points)  # bytes, reference's worst case
-    return max(1, CHUNK_BYTES.get(device.type, CHUNK_BYTES["cpu"]) // per_point)
+    kind = kernels.device_type(device)
+    return max(1, CHUNK_BYTES.get(kind, CHUNK_BYTES["cpu"]) // per_point)
 
 
-def chunks(spec: ArtworkSpec, draws: rng.Draws, device: torch.device):
-    """Yield (start, stop, x0, ab) over the grid, chunk by chunk, inputs ready on `device`."""
+def chunks(spec: ArtworkSpec, draws: rng.Draws, device):
+    """Yield (start, stop, x0, ab) over the grid, chunk by chunk, inputs ready on `device`:
+    numpy arrays on the CPU, torch tensors elsewhere."""
     total = spec.resolution**2
     step = chunk_points(spec, device)
     for start in range(0, total, step):
         stop = min(total, start + step)
-        x0 = normalize_initial(draws.initial(start, stop, device))  # (G or 1, n, 2)
-        yield start, stop, x0, grid_points(spec, start, stop, device)
+        x0 = rng.unit_rows(draws.initial(start, stop, device))  # (G or 1, n, 2)
+        yield start, stop, x0, _on(grid_points(spec, start, stop), device)
 
 
-def matrices(draws: rng.Draws, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    return torch.tensor(draws.wq, device=device), torch.tensor(draws.wv, device=device)
+def matrices(draws: rng.Draws, device):
+    """W_Q and W_V on `device`, (2, 2) float32 each."""
+    return _on(draws.wq, device), _on(draws.wv, device)
 
 
-def render_labels(spec: ArtworkSpec, draws: rng.Draws, *, device: torch.device,
-                  backend: str = "auto", progress: bool = False) -> np.ndarray:
+def render_labels(spec: ArtworkSpec, draws: rng.Draws, *, device, backend: str = "auto",
+                  progress: bool = False) -> np.ndarray:
     """Labels as Appendix A's `labels_grid`: (N, N) bool, [b index, a index]."""
     module = kernels.choose(backend, device)
     wq, wv = matrices(draws, device)
@@ -79,7 +130,7 @@ def render_labels(spec: ArtworkSpec, draws: rng.Draws, *, device: torch.device,
               desc=f"seed {spec.seed}", leave=False) as bar:
         for start, stop, x0, ab in chunks(spec, draws, device):
             out = module.landscape(wq, wv, x0, ab, spec.iterations, spec.threshold)
-            labels[start:stop] = out.cpu().numpy()
+            labels[start:stop] = kernels.as_numpy(out)
             bar.update(stop - start)
     return labels.reshape(spec.resolution, spec.resolution)
 
@@ -152,7 +203,7 @@ def check_output(path: Path, *, force: bool = False) -> None:
                           "beside it); choose another name or use --force to replace it")
 
 
-def render(spec: ArtworkSpec, output: Path, *, device: torch.device, backend: str = "auto",
+def render(spec: ArtworkSpec, output: Path, *, device, backend: str = "auto",
            size: int | None = None, force: bool = False, progress: bool = False) -> dict:
     """Render `spec` to `output` (PNG) and its sidecar `output.json`; return the metadata.
 
@@ -182,7 +233,7 @@ def intact(png: Path) -> bool:
     return True
 
 
-def cached_render(spec: ArtworkSpec, png: Path, *, device: torch.device, backend: str = "auto",
+def cached_render(spec: ArtworkSpec, png: Path, *, device, backend: str = "auto",
                   elsewhere: tuple[Path, ...] = ()) -> tuple[dict, str]:
     """The full-resolution render of `spec` kept at `png` (named by spec id) with its sidecar:
     reused when intact, copied from an intact one at a path of `elsewhere`, or rendered.

@@ -4,17 +4,21 @@ Two streams, each reproducing what ``torch.manual_seed(seed)`` followed by the p
 ``randn(2, 2)``, ``randn(2, 2)`` and ``randn(G, n, 2)`` give on one of torch's generators:
 
 ``cuda``
-    torch's CUDA generator (Philox4x32-10 through cuRAND), emulated with torch integer and float
-    ops on whatever device X(0) is wanted. Each ``randn`` of ``numel`` float32 values is one
+    torch's CUDA generator (Philox4x32-10 through cuRAND), emulated with array operations:
+    numpy's on the CPU, torch's on a GPU. Each ``randn`` of ``numel`` float32 values is one
     launch of PyTorch's ``distribution_elementwise_grid_stride_kernel`` (DistributionTemplates.h):
     256-thread blocks, ``min(ceil(numel / 256), SMs * maxThreadsPerSM / 256)`` of them; thread
     ``idx`` calls ``curand_normal4`` ``rounds = ceil(numel / (4 * stride))`` times (``stride``:
     threads in the grid) on a state ``curand_init(seed, idx, offset)``, component ``k`` of call
     ``c`` landing at element ``idx + stride * (4c + k)``, and the generator's offset then grows by
     ``4 * rounds``. Large draws therefore depend on the GPU's SM count and threads per SM.
+    On the CPU, X(0) comes from the C module ``generator.kernels._initial`` when it was built:
+    the same numbers, bit for bit, a hundred times faster; nothing here imports torch.
 ``cpu``
     torch's CPU generator (mt19937), driven by torch itself so that its vectorised Box-Muller
     is reproduced bit for bit, but a slice at a time (see `_MersenneNormals`).
+
+Arrays on the CPU are numpy arrays; on another device, torch tensors.
 """
 
 from __future__ import annotations
@@ -24,11 +28,20 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
+from generator import kernels
 from generator.spec import ArtworkSpec
+
+try:
+    from generator.kernels import _initial
+except ImportError:  # built without a C compiler: the array operations draw X(0), slowly
+    _initial = None
+
+if TYPE_CHECKING:
+    import torch
 
 _MASK32 = 0xFFFFFFFF
 PHILOX_M = (0xD2511F53, 0xCD9E8D57)  # round multipliers of counter words 0 and 2
@@ -40,10 +53,13 @@ _INT32_MAX = 2**31 - 1
 _2POW32_INV = 2.0**-32
 _2POW32_INV_2PI = 2.0**-32 * float(np.float32(2 * math.pi))
 _INV_2PI = float(np.float32(1 / (2 * math.pi)))  # 0.15915494f
-# Philox calls per batch of tensor ops. On a CPU, few enough that every op stays in cache and
-# below torch's intra-op parallel grain (32768 elements), so that it runs on the calling thread
-# (see `_math`); on a GPU, enough to hide launch overhead.
+# Philox calls per batch of array operations: on a CPU, few enough that every array stays in
+# cache; on a GPU, enough to hide launch overhead.
 _CALLS_PER_BATCH = {"cpu": 1 << 14, "cuda": 1 << 21}
+# Largest round of calls (4 x stride values) the C path keeps for the next slice: 16 MB.
+_KEEP_MAX = 1 << 22
+
+Array = np.ndarray  # or a torch.Tensor off the CPU
 
 
 @dataclass(frozen=True)
@@ -51,9 +67,9 @@ class Draws:
     wq: np.ndarray  # (2, 2) float32
     wv: np.ndarray  # (2, 2) float32
     # initial(start, stop, device): raw normals of X(0) for grid points [start, stop) in the
-    # paper's flattening, a (stop - start, n, 2) float32 tensor on `device`; in shared mode
-    # one (1, n, 2) for every point.
-    initial: Callable[[int, int, torch.device], torch.Tensor]
+    # paper's flattening, a (stop - start, n, 2) float32 array on `device` (numpy on the CPU,
+    # a torch tensor elsewhere); in shared mode one (1, n, 2) for every point.
+    initial: Callable[[int, int, object], Array]
 
 
 def draw(spec: ArtworkSpec) -> Draws:
@@ -67,7 +83,7 @@ def draw(spec: ArtworkSpec) -> Draws:
     stream = _cuda_stream if spec.rng == "cuda" else _cpu_stream
     wq, wv, x0 = stream(spec, math.prod(shape))
     if spec.init == "shared":
-        initial = partial(_shared_initial, x0(0, math.prod(shape), torch.device("cpu")).view(shape))
+        initial = partial(_shared_initial, x0(0, math.prod(shape), "cpu").reshape(shape))
     else:
         initial = partial(_per_point_initial, x0, grid, shape[1:])
     if spec.wq is not None:
@@ -77,17 +93,88 @@ def draw(spec: ArtworkSpec) -> Draws:
     return Draws(wq, wv, initial)
 
 
-def _shared_initial(x0: torch.Tensor, start: int, stop: int, device) -> torch.Tensor:
-    return x0.to(device)
+def unit_rows(x0: Array) -> Array:
+    """X(0)'s rows scaled to unit vectors, as Appendix A does (`dynamics.normalize_initial`).
+
+    A numpy array is normalised in place by the C module, which rounds as torch does on the
+    CPU (the norm is sqrtf(fmaf(y, y, x * x))), so no torch is needed; without the module,
+    and for tensors, torch does it.
+    """
+    if isinstance(x0, np.ndarray) and _initial is not None:
+        _initial.unit_rows(x0, kernels.threads())
+        return x0
+    import torch
+
+    from generator.dynamics import normalize_initial
+
+    return _like(normalize_initial(torch.as_tensor(x0)), x0)
+
+
+def _shared_initial(x0: np.ndarray, start: int, stop: int, device) -> Array:
+    return _to_device(x0.copy(), device)  # a copy: callers normalise it in place
 
 
 def _per_point_initial(x0: Callable, grid: int, point_shape: tuple[int, int],
-                       start: int, stop: int, device) -> torch.Tensor:
+                       start: int, stop: int, device) -> Array:
     if not 0 <= start <= stop <= grid:
         raise ValueError(f"grid points [{start}, {stop}) outside 0..{grid}")
     per_point = math.prod(point_shape)
-    flat = x0(start * per_point, stop * per_point, torch.device(device))
-    return flat.view(stop - start, *point_shape)
+    return x0(start * per_point, stop * per_point, device).reshape(stop - start, *point_shape)
+
+
+# --- numpy arrays on the CPU, torch tensors elsewhere ------------------------------------------
+
+
+def _on_cpu(device) -> bool:
+    return kernels.device_type(device) == "cpu"
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def _like(values: torch.Tensor, x) -> Array:
+    """`values` (a CPU tensor) as the kind of array x is."""
+    return values.numpy() if isinstance(x, np.ndarray) else values
+
+
+def _to_device(values: np.ndarray, device) -> Array:
+    return values if _on_cpu(device) else _torch().from_numpy(values).to(device)
+
+
+def _empty(numel: int, device) -> Array:
+    if _on_cpu(device):
+        return np.empty(numel, dtype=np.float32)
+    return _torch().empty(numel, dtype=_torch().float32, device=device)
+
+
+def _arange(lo: int, hi: int, device) -> Array:
+    if _on_cpu(device):
+        return np.arange(lo, hi, dtype=np.int64)
+    return _torch().arange(lo, hi, device=device)
+
+
+def _concatenate(parts: list[Array], device) -> Array:
+    if not parts:
+        return _empty(0, device)
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate(parts) if _on_cpu(device) else _torch().cat(parts)
+
+
+def _cast(x: Array, dtype: str) -> Array:
+    return x.astype(dtype) if isinstance(x, np.ndarray) else x.to(getattr(_torch(), dtype))
+
+
+def _view(x: Array, dtype: str) -> Array:
+    """The same bits read as `dtype`."""
+    return x.view(dtype) if isinstance(x, np.ndarray) else x.view(getattr(_torch(), dtype))
+
+
+def _math(name: str, x: Array) -> Array:
+    return getattr(np if isinstance(x, np.ndarray) else _torch(), name)(x)
 
 
 # --- cuda: torch's CUDA generator, emulated ---------------------------------------------------
@@ -96,13 +183,12 @@ def _per_point_initial(x0: Callable, grid: int, point_shape: tuple[int, int],
 def _cuda_stream(spec: ArtworkSpec, x_numel: int):
     """W_Q, W_V and X(0)'s slicer on the emulated CUDA stream (offsets 0, 4, then 8)."""
     launch = partial(cuda_launches, sms=spec.cuda_sms, threads_per_sm=spec.cuda_threads_per_sm)
-    cpu = torch.device("cpu")
     wq_launches, offset = launch(4, 0)
     wv_launches, offset = launch(4, offset)
     x_launches, _ = launch(x_numel, offset)
-    wq = cuda_normals(spec.seed, wq_launches, 0, 4, cpu).view(2, 2).numpy()
-    wv = cuda_normals(spec.seed, wv_launches, 0, 4, cpu).view(2, 2).numpy()
-    return wq, wv, partial(cuda_normals, spec.seed, x_launches)
+    wq = cuda_normals(spec.seed, wq_launches, 0, 4).reshape(2, 2)
+    wv = cuda_normals(spec.seed, wv_launches, 0, 4).reshape(2, 2)
+    return wq, wv, _CudaNormals(spec.seed, x_launches)
 
 
 @dataclass(frozen=True)
@@ -153,22 +239,72 @@ def cuda_launches(numel: int, offset: int, sms: int,
     return tuple(launches), offset
 
 
-def cuda_normals(seed: int, launches: tuple[CudaLaunch, ...], start: int, stop: int,
-                 device: torch.device) -> torch.Tensor:
-    """Elements [start, stop) of the draw made by `launches`, float32 on `device`."""
-    device = torch.device(device)
-    parts = []
-    for launch in launches:
+def _overlaps(launches: tuple[CudaLaunch, ...], start: int,
+              stop: int) -> Iterator[tuple[int, CudaLaunch, int, int]]:
+    """(index, launch, a, b) of the launches writing elements [start, stop): their [a, b),
+    counted from each launch's first element."""
+    for i, launch in enumerate(launches):
         a, b = max(start - launch.start, 0), min(stop - launch.start, launch.numel)
         if a < b:
-            parts.append(_launch_normals(seed, launch, a, b, device))
-    if len(parts) == 1:
-        return parts[0]
-    return torch.cat(parts) if parts else torch.empty(0, dtype=torch.float32, device=device)
+            yield i, launch, a, b
 
 
-def _launch_normals(seed: int, launch: CudaLaunch, a: int, b: int,
-                    device: torch.device) -> torch.Tensor:
+def cuda_normals(seed: int, launches: tuple[CudaLaunch, ...], start: int, stop: int,
+                 device="cpu") -> Array:
+    """Elements [start, stop) of the draw made by `launches`, float32 on `device`, computed
+    by array operations: the specification that the C module follows."""
+    parts = [_launch_normals(seed, launch, a, b, device)
+             for _, launch, a, b in _overlaps(launches, start, stop)]
+    return _concatenate(parts, device)
+
+
+class _CudaNormals:
+    """Any slice of one emulated CUDA draw; on the CPU by the C module when it was built.
+
+    There the round of calls (4 x stride elements) a slice ends inside is computed whole and
+    kept, so that a render walking the grid in order computes no round twice.
+    """
+
+    def __init__(self, seed: int, launches: tuple[CudaLaunch, ...]):
+        self._seed, self._launches = seed, launches
+        self._kept = (-1, -1, None)  # (launch index, round, its values)
+        self._lock = threading.Lock()  # a render may fetch chunks from several threads
+
+    def __call__(self, start: int, stop: int, device) -> Array:
+        if _initial is None or not _on_cpu(device):
+            return cuda_normals(self._seed, self._launches, start, stop, device)
+        out = np.empty(stop - start, dtype=np.float32)
+        for i, launch, a, b in _overlaps(self._launches, start, stop):
+            first = launch.start + a - start
+            self._fill(i, launch, a, b, out[first:first + b - a])
+        return out
+
+    def _compute(self, launch: CudaLaunch, a: int, b: int, out: np.ndarray) -> None:
+        _initial.normals(out, self._seed, launch.offset // 4, launch.stride, a, b,
+                         kernels.threads())
+
+    def _fill(self, i: int, launch: CudaLaunch, a: int, b: int, out: np.ndarray) -> None:
+        row = 4 * launch.stride
+        with self._lock:
+            kept_launch, kept_round, kept = self._kept
+        if kept_launch == i and kept_round == a // row:
+            take = min(b, (kept_round + 1) * row) - a
+            out[:take] = kept[a - kept_round * row:a - kept_round * row + take]
+            a, out = a + take, out[take:]
+        last = (b - 1) // row
+        if a < b and b % row and b < launch.numel and row <= _KEEP_MAX:
+            begin = max(a, last * row)
+            values = np.empty(min(row, launch.numel - last * row), dtype=np.float32)
+            self._compute(launch, last * row, last * row + values.size, values)
+            out[begin - a:] = values[begin - last * row:b - last * row]
+            with self._lock:
+                self._kept = (i, last, values)
+            b = begin
+        if a < b:
+            self._compute(launch, a, b, out[:b - a])
+
+
+def _launch_normals(seed: int, launch: CudaLaunch, a: int, b: int, device) -> Array:
     """Elements [a, b) (counted from the launch's first) of one launch.
 
     Computes the curand_normal4 calls of every round the range touches; of a round it only
@@ -177,12 +313,12 @@ def _launch_normals(seed: int, launch: CudaLaunch, a: int, b: int,
     """
     s = launch.stride
     row = 4 * s  # elements written by one round of calls of the whole grid
-    batch = _CALLS_PER_BATCH["cuda" if device.type == "cuda" else "cpu"]
-    out = torch.empty(b - a, dtype=torch.float32, device=device)
+    batch = _CALLS_PER_BATCH["cpu" if _on_cpu(device) else "cuda"]
+    out = _empty(b - a, device)
     full_lo, full_hi = -(-a // row), b // row
     if full_lo < full_hi:
         # Whole rounds: (round, component, thread) is the kernel's own layout of the elements.
-        rounds = out[full_lo * row - a:full_hi * row - a].view(full_hi - full_lo, 4, s)
+        rounds = out[full_lo * row - a:full_hi * row - a].reshape(full_hi - full_lo, 4, s)
         for r0, r1, t0, t1 in _tiles(full_hi - full_lo, 0, s, batch):
             values = _normal4(seed, launch.offset, full_lo + r0, full_lo + r1, t0, t1, device)
             for k, component in enumerate(values):
@@ -220,11 +356,11 @@ def _tiles(rows: int, first: int, last: int, batch: int) -> Iterator[tuple[int, 
 
 
 def _normal4(seed: int, offset: int, round0: int, round1: int, thread0: int, thread1: int,
-             device: torch.device) -> tuple[torch.Tensor, ...]:
+             device) -> tuple[Array, ...]:
     """curand_normal4 of calls [round0, round1) of threads [thread0, thread1) on states
     ``curand_init(seed, thread, offset)``: its 4 components, each (rounds, threads) float32."""
-    call = torch.arange(round0, round1, device=device).view(-1, 1) + offset // 4
-    thread = torch.arange(thread0, thread1, device=device).view(1, -1)
+    call = _arange(round0, round1, device).reshape(-1, 1) + offset // 4
+    thread = _arange(thread0, thread1, device).reshape(1, -1)
     # curand_init puts the subsequence (thread) in counter words 2-3 and offset / 4 in words
     # 0-1; each curand4 call then steps the counter by one. Threads stay below 2^32.
     x, y, z, w = philox4x32_10(call & _MASK32, call >> 32, thread, 0,
@@ -232,59 +368,52 @@ def _normal4(seed: int, offset: int, round0: int, round1: int, thread0: int, thr
     return (*_box_muller(x, y), *_box_muller(z, w))  # sine first
 
 
-def philox4x32_10(c0, c1, c2, c3, k0: int, k1: int) -> tuple[torch.Tensor, ...]:
+def philox4x32_10(c0, c1, c2, c3, k0: int, k1: int) -> tuple[Array, ...]:
     """Philox4x32-10 of counter (c0, c1, c2, c3) under key (k0, k1), as cuRAND computes it.
 
-    Counter words are int64 tensors or ints holding unsigned 32-bit values; they broadcast.
-    Returns the four output words as int64 tensors in [0, 2^32).
+    Counter words are int64 arrays (numpy, or torch tensors) or ints holding unsigned 32-bit
+    values; they broadcast. Returns the four output words as int64 arrays in [0, 2^32).
     """
-    words = [w for w in (c0, c1, c2, c3) if isinstance(w, torch.Tensor)]
-    device = words[0].device if words else None
-    shape = torch.broadcast_shapes(*(w.shape for w in words))
-    a, b, c, d = (torch.as_tensor(w, dtype=torch.int64, device=device).expand(shape).clone()
-                  for w in (c0, c1, c2, c3))
-    high = torch.empty(shape, dtype=torch.int64, device=device)
-    # In place, one buffer per word: the rounds run on cache-sized batches without allocating.
+    arrays = [w for w in (c0, c1, c2, c3) if not isinstance(w, int)]
+    shape = np.broadcast_shapes(*(tuple(w.shape) for w in arrays))  # numpy's: torch's is slow
+    if arrays and not isinstance(arrays[0], np.ndarray):
+        torch = _torch()
+        device = arrays[0].device
+        a, b, c, d = (torch.as_tensor(w, dtype=torch.int64, device=device).expand(shape).clone()
+                      for w in (c0, c1, c2, c3))
+    else:
+        a, b, c, d = (np.broadcast_to(np.asarray(w, dtype=np.int64), shape).copy()
+                      for w in (c0, c1, c2, c3))
     for i in range(10):
         # Products of two 32-bit words fit 64 bits; int64 wraps, keeping them exact mod 2^64.
-        a.mul_(PHILOX_M[0])
-        c.mul_(PHILOX_M[1])
+        a *= PHILOX_M[0]
+        c *= PHILOX_M[1]
         # Masking after the xors also clears the high halves that the products leave in the
         # words passed on unmasked (b, d).
-        torch.bitwise_right_shift(c, 32, out=high)
-        b.bitwise_xor_(high).bitwise_xor_((k0 + i * PHILOX_W[0]) & _MASK32).bitwise_and_(_MASK32)
-        torch.bitwise_right_shift(a, 32, out=high)
-        d.bitwise_xor_(high).bitwise_xor_((k1 + i * PHILOX_W[1]) & _MASK32).bitwise_and_(_MASK32)
+        b ^= (c >> 32) ^ ((k0 + i * PHILOX_W[0]) & _MASK32)
+        b &= _MASK32
+        d ^= (a >> 32) ^ ((k1 + i * PHILOX_W[1]) & _MASK32)
+        d &= _MASK32
         a, b, c, d = b, c, d, a  # (hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0)
-    return a, b.bitwise_and_(_MASK32), c, d.bitwise_and_(_MASK32)
+    return a, b & _MASK32, c, d & _MASK32
 
 
-def _box_muller(u_word: torch.Tensor, v_word: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _box_muller(u_word: Array, v_word: Array) -> tuple[Array, Array]:
     """cuRAND's _curand_box_muller in float32: (r sin v, r cos v) of uniforms made from words."""
-    u = u_word.to(torch.float32).mul_(_2POW32_INV).add_(_2POW32_INV / 2)  # as cuRAND, float32
-    # logf and sqrtf rounded once each, as on the GPU (torch's float32 CPU sqrt is not exact).
-    radius = _math("sqrt", _math("log", u.double()).float().double().mul_(-2.0)).float()
+    u = _cast(u_word, "float32") * _2POW32_INV + _2POW32_INV / 2  # float32 arithmetic
+    # logf and sqrtf rounded once each, as on the GPU: the float64 results rounded to float32.
+    log_u = _cast(_math("log", _cast(u, "float64")), "float32")
+    radius = _cast(_math("sqrt", _cast(log_u, "float64") * -2.0), "float32")
     # nvcc contracts y * C + C/2 into one fused multiply-add: the float64 product is exact.
-    v = v_word.to(torch.float32).double().mul_(_2POW32_INV_2PI).add_(_2POW32_INV_2PI / 2)
+    v = _cast(_cast(v_word, "float32"), "float64") * _2POW32_INV_2PI + _2POW32_INV_2PI / 2
     # __sincosf runs on the GPU's special function unit, which takes turns, not radians: the
     # angle is first multiplied by float32 1/(2 pi) and rounded toward zero (FMUL.RZ). Doing the
     # same (the float64 product is exact; v > 0, so dropping the low 29 of the 52 fraction bits
     # rounds it toward zero to float32) halves the gap to real GPU draws.
-    turns = v.float().double().mul_(_INV_2PI).view(torch.int64).bitwise_and_(~(2**29 - 1))
-    angle = turns.view(torch.float64).mul_(2 * math.pi)
-    return _math("sin", angle).float().mul_(radius), _math("cos", angle).float().mul_(radius)
-
-
-def _math(name: str, x: torch.Tensor) -> torch.Tensor:
-    """``torch.<name>(x)``, computed by numpy on the CPU.
-
-    torch hands even a few thousand logs or sines to its thread pool; for thousands of batches
-    such hand-offs cost more than they save, and on a 2-core machine busy with other work they
-    made X(0) 10 to 50 times slower. numpy computes on the calling thread.
-    """
-    if x.device.type == "cpu":
-        return torch.from_numpy(getattr(np, name)(x.numpy()))
-    return getattr(torch, name)(x)
+    turns = _view(_cast(_cast(v, "float32"), "float64") * _INV_2PI, "int64") & ~(2**29 - 1)
+    angle = _view(turns, "float64") * (2 * math.pi)
+    return (_cast(_math("sin", angle), "float32") * radius,
+            _cast(_math("cos", angle), "float32") * radius)
 
 
 # --- cpu: torch's CPU generator ----------------------------------------------------------------
@@ -292,6 +421,7 @@ def _math(name: str, x: torch.Tensor) -> torch.Tensor:
 
 def _cpu_stream(spec: ArtworkSpec, x_numel: int):
     """W_Q, W_V and X(0)'s slicer on torch's CPU generator."""
+    torch = _torch()
     gen = torch.Generator().manual_seed(spec.seed)
     wq = torch.randn(2, 2, generator=gen).numpy()
     wv = torch.randn(2, 2, generator=gen).numpy()
@@ -302,8 +432,8 @@ def _cpu_stream(spec: ArtworkSpec, x_numel: int):
     return wq, wv, _MersenneNormals(gen.get_state(), x_numel)
 
 
-def _slice_of(values: torch.Tensor, start: int, stop: int, device: torch.device) -> torch.Tensor:
-    return values[start:stop].to(device)
+def _slice_of(values: torch.Tensor, start: int, stop: int, device) -> Array:
+    return _to_device(values[start:stop].numpy(), device)
 
 
 _FILL_BLOCK = 16  # torch's CPU normal_fill turns 16 uniforms at a time into normals
@@ -332,7 +462,8 @@ class _MersenneNormals:
         self._last = (0, state)
         self._lock = threading.Lock()  # a render may fetch chunks from several threads
 
-    def __call__(self, start: int, stop: int, device: torch.device) -> torch.Tensor:
+    def __call__(self, start: int, stop: int, device) -> Array:
+        torch = _torch()
         n, parts = self._numel, []
         tail = n - _FILL_BLOCK if n % _FILL_BLOCK else n  # elements from here come from the tail
         if start < min(stop, tail):
@@ -343,12 +474,12 @@ class _MersenneNormals:
             last = torch.empty(_FILL_BLOCK).normal_(generator=self._generator_at(n))
             parts.append(last[max(start, tail) - tail:stop - tail])
         values = parts[0] if len(parts) == 1 else torch.cat(parts) if parts else torch.empty(0)
-        return values.to(device)
+        return _to_device(values.numpy(), device)
 
     def _blocks(self, b0: int, b1: int) -> torch.Tensor:
         """Normals of blocks [b0, b1), generated in pieces ending at kept positions."""
         start, stop = _FILL_BLOCK * b0, _FILL_BLOCK * b1
-        out = torch.empty(stop - start)
+        out = _torch().empty(stop - start)
         gen = self._generator_at(start)
         first_kept = (start // self._spacing + 1) * self._spacing
         # Stopping before the last block lets the next slice, which starts in it, resume here.
@@ -373,6 +504,7 @@ class _MersenneNormals:
             if self._last[0] <= word:
                 candidates.append(self._last)
         at, state = max(candidates, key=lambda c: c[0])
+        torch = _torch()
         gen = torch.Generator()
         gen.set_state(state)
         scratch = torch.empty(min(word - at, 1 << 20))

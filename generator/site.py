@@ -22,7 +22,6 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
 from PIL import Image
 from tqdm import tqdm
 
@@ -102,7 +101,7 @@ def _variants(out: Path, artwork_id: str, png: Path, size: int) -> dict[str, int
     return sides
 
 
-def gather(specs: list[ArtworkSpec], out: Path, *, device: torch.device, backend: str = "auto",
+def gather(specs: list[ArtworkSpec], out: Path, *, device: str, backend: str = "auto",
            elsewhere: tuple[Path, ...] = (), progress: bool = False) -> BuildResult:
     """Render, score and derive what is missing; `elsewhere` are other sites whose intact
     renders are copied rather than rendered again. Returns the records and what was done."""
@@ -322,7 +321,7 @@ def _manifest(files: list[str]) -> bytes:
     return json_text({"files": sorted(files)}).encode()
 
 
-def build(specs: list[ArtworkSpec], out: Path, *, device: torch.device, backend: str = "auto",
+def build(specs: list[ArtworkSpec], out: Path, *, device: str, backend: str = "auto",
           title: str = DEFAULT_TITLE, base_url: str = "", templates: Path | None = None,
           elsewhere: tuple[Path, ...] = (), force: bool = False,
           progress: bool = False) -> BuildResult:

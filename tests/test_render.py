@@ -13,7 +13,7 @@ def paper_pixels(spec):
     """What the paper's own code draws for `spec`, fed the package's random draws."""
     draws = rng.draw(spec)
     grid = spec.resolution**2
-    x_grid = draws.initial(0, grid, CPU).expand(grid, spec.points, 2)
+    x_grid = torch.from_numpy(draws.initial(0, grid, CPU)).expand(grid, spec.points, 2)
     amin, amax, bmin, bmax = spec.window
     return appendix_a(torch.tensor(draws.wq), torch.tensor(draws.wv), x_grid,
                       spec.resolution, spec.iterations, (amin, amax), (bmin, bmax),

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from generator import rng
+from generator import kernels, rng
+from generator.dynamics import normalize_initial
 from generator.spec import CUDA_PROFILES, ArtworkSpec
 
 CPU = torch.device("cpu")
@@ -80,15 +81,18 @@ def test_philox_known_answers(counter, key, expected):
     assert tuple(int(v) for v in rng.philox4x32_10(*counter, *key)) == expected
 
 
-def test_philox_on_tensors_broadcasts_and_matches_scalars():
+@pytest.mark.parametrize("array", [np.array, torch.tensor])
+def test_philox_on_arrays_broadcasts_and_matches_scalars(array):
     gen = random.Random(3)
     counters = [[gen.getrandbits(32) for _ in range(4)] for _ in range(64)]
     key = (gen.getrandbits(32), gen.getrandbits(32))
-    words = rng.philox4x32_10(*(torch.tensor(col) for col in zip(*counters)), *key)
+    words = rng.philox4x32_10(*(array(col) for col in zip(*counters)), *key)
+    assert type(words[0]) is type(array([0]))
     for i, counter in enumerate(counters):
         assert [int(w[i]) for w in words] == [int(v) for v in rng.philox4x32_10(*counter, *key)]
-    column = rng.philox4x32_10(torch.arange(3).view(-1, 1), 0, torch.arange(5).view(1, -1), 0, *key)
-    assert column[0].shape == (3, 5)
+    rows, columns = array(list(range(3))).reshape(-1, 1), array(list(range(5))).reshape(1, -1)
+    column = rng.philox4x32_10(rows, 0, columns, 0, *key)
+    assert tuple(column[0].shape) == (3, 5)
     assert int(column[2][2, 4]) == int(rng.philox4x32_10(2, 0, 4, 0, *key)[2])
 
 
@@ -132,7 +136,7 @@ def test_emulation_follows_the_kernel_loop(seed, numel, offset, sms, threads):
     expected, after = kernel_reference(seed, numel, offset, sms, threads)
     launches, offset_after = rng.cuda_launches(numel, offset, sms, threads)
     assert offset_after == after
-    np.testing.assert_array_equal(rng.cuda_normals(seed, launches, 0, numel, CPU).numpy(), expected)
+    np.testing.assert_array_equal(rng.cuda_normals(seed, launches, 0, numel, CPU), expected)
 
 
 @pytest.mark.parametrize("init", ["shared", "per-point"])
@@ -149,8 +153,8 @@ def test_draw_element_mapping(init):
     np.testing.assert_array_equal(draws.wq, wq.reshape(2, 2))
     np.testing.assert_array_equal(draws.wv, wv.reshape(2, 2))
     got = draws.initial(0, 25, CPU)
-    assert got.dtype == torch.float32 and got.shape == shape
-    np.testing.assert_array_equal(got.numpy(), x0.reshape(shape))
+    assert isinstance(got, np.ndarray) and got.dtype == np.float32 and got.shape == shape
+    np.testing.assert_array_equal(got, x0.reshape(shape))
 
 
 @pytest.mark.parametrize(("sms", "threads"), [(1, 256), (40, 1024), (132, 2048)])
@@ -163,9 +167,9 @@ def test_cuda_chunks_equal_slices_of_the_whole(sms, threads):
     for _ in range(25):
         start = gen.randrange(0, 31**2)
         stop = gen.randrange(start, 31**2 + 1)
-        assert torch.equal(draws.initial(start, stop, CPU), whole[start:stop])
+        np.testing.assert_array_equal(draws.initial(start, stop, CPU), whole[start:stop])
     pieces = [draws.initial(a, min(a + 37, 31**2), CPU) for a in range(0, 31**2, 37)]
-    assert torch.equal(torch.cat(pieces), whole)
+    np.testing.assert_array_equal(np.concatenate(pieces), whole)
 
 
 def test_explicit_matrices_leave_x0_where_it_was():
@@ -174,7 +178,7 @@ def test_explicit_matrices_leave_x0_where_it_was():
     np.testing.assert_array_equal(given.wq, np.array([[1, 2], [3, 4]], dtype=np.float32))
     np.testing.assert_array_equal(given.wv, np.array([[0, 1], [1, 0]], dtype=np.float32))
     assert given.wq.dtype == np.float32
-    assert torch.equal(given.initial(0, 9, CPU), drawn.initial(0, 9, CPU))
+    np.testing.assert_array_equal(given.initial(0, 9, CPU), drawn.initial(0, 9, CPU))
 
 
 def test_x0_depends_on_the_launch_grid_only_when_large():
@@ -182,10 +186,75 @@ def test_x0_depends_on_the_launch_grid_only_when_large():
         spec = ArtworkSpec(seed=3, resolution=resolution, points=20, cuda_sms=sms)
         return rng.draw(spec).initial(0, resolution**2, CPU)
 
-    assert torch.equal(x0(1, 1), x0(1, 40))  # 40 values: one block either way
+    np.testing.assert_array_equal(x0(1, 1), x0(1, 40))  # 40 values: one block either way
     one_sm, t4 = x0(30, 1), x0(30, 40)  # 36,000 values: grids of 1,024 and 36,096 threads
-    assert torch.equal(one_sm.flatten()[:1024], t4.flatten()[:1024])
-    assert not torch.equal(one_sm, t4)
+    np.testing.assert_array_equal(one_sm.flatten()[:1024], t4.flatten()[:1024])
+    assert not np.array_equal(one_sm, t4)
+
+
+# --- the C module: the same numbers, fast --------------------------------------------------
+
+needs_c = pytest.mark.skipif(rng._initial is None, reason="the C module _initial was not built")
+
+
+def _slices(gen: random.Random, numel: int, row: int) -> list[tuple[int, int]]:
+    """In-order cuts (some on round boundaries, some just past them) and random slices."""
+    cuts = {0, numel, *(gen.randrange(numel + 1) for _ in range(6))}
+    cuts |= {min(numel, r * row + d) for r in range(1, 4) for d in (0, 1, -1)}
+    cuts = sorted(c for c in cuts if 0 <= c <= numel)
+    randoms = [sorted((gen.randrange(numel + 1), gen.randrange(numel + 1))) for _ in range(8)]
+    return list(zip(cuts, cuts[1:])) + [tuple(r) for r in randoms]
+
+
+@needs_c
+@pytest.mark.parametrize("trial", range(8))
+def test_c_normals_equal_the_array_operations(monkeypatch, trial):
+    gen = random.Random(trial)
+    seed = gen.choice([0, 2**64 - 1, gen.getrandbits(64), gen.getrandbits(32)])
+    sms, threads = gen.choice([*CUDA_PROFILES.values(), (1, 256), (3, 768)])
+    numel = gen.choice([1, 4, 40, 4099, gen.randrange(1, 400_000)])
+    offset = 4 * gen.choice([0, 2, gen.getrandbits(40)])  # past 2^34 counter word 1 counts
+    monkeypatch.setattr(kernels, "_threads", gen.choice([1, 2, 3]))
+    launches, _ = rng.cuda_launches(numel, offset, sms, threads)
+    want = rng.cuda_normals(seed, launches, 0, numel)
+    source = rng._CudaNormals(seed, launches)
+    got = source(0, numel, CPU)
+    assert isinstance(got, np.ndarray) and got.dtype == np.float32
+    np.testing.assert_array_equal(got, want)
+    for a, b in _slices(gen, numel, 4 * launches[0].stride):
+        np.testing.assert_array_equal(source(a, b, CPU), want[a:b], err_msg=f"[{a}, {b})")
+
+
+@needs_c
+def test_c_normals_of_a_draw_split_past_2_31_bytes():
+    # 4000² grid points of 20 points: 640 M values, which PyTorch cuts into launches.
+    spec = ArtworkSpec(seed=6306593, resolution=4000, points=20)
+    launches, _ = rng.cuda_launches(4000**2 * 40, 8, spec.cuda_sms, spec.cuda_threads_per_sm)
+    assert len(launches) == 2
+    draws = rng.draw(spec)
+    for element in (launches[1].start, launches[1].start + 4 * launches[1].stride,
+                    launches[1].start + launches[1].numel - 7):
+        start = max(element // 40 - 80, 0)
+        stop = min(start + 160, 4000**2)
+        want = rng.cuda_normals(spec.seed, launches, start * 40, stop * 40)
+        np.testing.assert_array_equal(draws.initial(start, stop, CPU).ravel(), want)
+
+
+@pytest.mark.parametrize("with_c", [True, False])
+def test_unit_rows_round_as_torch_does(monkeypatch, with_c):
+    if with_c and rng._initial is None:
+        pytest.skip("the C module _initial was not built")
+    if not with_c:
+        monkeypatch.setattr(rng, "_initial", None)
+    gen = torch.Generator().manual_seed(17)
+    rows = 1_200_000  # more than a million rows: two threads
+    x = torch.randn(rows, 2, generator=gen) * 10.0 ** torch.randint(-15, 15, (rows, 1),
+                                                                     generator=gen)
+    x[:3] = torch.tensor([[0.0, 0.0], [0.0, -2.0], [3e-30, 0.0]])
+    want = normalize_initial(x.view(-1, 3, 2)).numpy()
+    got = rng.unit_rows(x.numpy().copy().reshape(-1, 3, 2))
+    assert got.dtype == np.float32 and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
 
 
 # --- the CPU stream ---------------------------------------------------------------------------
@@ -202,7 +271,7 @@ def test_cpu_stream_is_torch_randn(seed, resolution, points):
                                      init=init, rng="cpu"))
         np.testing.assert_array_equal(draws.wq, wq.numpy())
         np.testing.assert_array_equal(draws.wv, wv.numpy())
-        assert torch.equal(draws.initial(0, grid, CPU), x0)
+        np.testing.assert_array_equal(draws.initial(0, grid, CPU), x0.numpy())
 
 
 @pytest.mark.parametrize(("resolution", "points"), [(23, 3), (24, 4), (9, 13)])
@@ -212,15 +281,17 @@ def test_cpu_chunks_in_any_order_are_exact(monkeypatch, resolution, points):
     monkeypatch.setattr(rng, "_MIN_SPACING", 48)
     grid = resolution**2
     *_, x0 = torch_sequence(99, (grid, points, 2))
+    x0 = x0.numpy()
     draws = rng.draw(ArtworkSpec(seed=99, resolution=resolution, points=points, rng="cpu"))
     step = 29
     starts = list(range(0, grid, step))
-    assert torch.equal(torch.cat([draws.initial(a, min(a + step, grid), CPU) for a in starts]), x0)
+    pieces = [draws.initial(a, min(a + step, grid), CPU) for a in starts]
+    np.testing.assert_array_equal(np.concatenate(pieces), x0)
     gen = random.Random(resolution)
     for _ in range(60):
         start = gen.randrange(0, grid)
         stop = gen.randrange(start, grid + 1)
-        assert torch.equal(draws.initial(start, stop, CPU), x0[start:stop])
+        np.testing.assert_array_equal(draws.initial(start, stop, CPU), x0[start:stop])
 
 
 def test_draw_leaves_torch_global_generator_alone():
@@ -241,7 +312,7 @@ def test_initial_shapes_and_bounds(mode):
         per_point.initial(10, 17, CPU)
     shared = rng.draw(ArtworkSpec(seed=1, resolution=4, points=3, init="shared", rng=mode))
     assert shared.initial(0, 16, CPU).shape == (1, 3, 2)
-    assert torch.equal(shared.initial(4, 8, CPU), shared.initial(0, 16, CPU))
+    np.testing.assert_array_equal(shared.initial(4, 8, CPU), shared.initial(0, 16, CPU))
 
 
 @pytest.mark.slow
@@ -252,7 +323,7 @@ def test_full_size_grid_is_seconds_not_minutes(mode):
     x0 = draws.initial(0, 1500**2, CPU)
     assert time.perf_counter() - began < 60
     assert x0.shape == (1500**2, 20, 2)
-    assert torch.isfinite(x0[::9973]).all()
+    assert np.isfinite(x0[::9973]).all()
 
 
 # --- against a real GPU -----------------------------------------------------------------------

@@ -2,8 +2,14 @@
 
 import torch
 
-from generator.dynamics import landscape  # noqa: F401  (the backend entry point)
+from generator import dynamics
 
 
-def available(device: torch.device) -> bool:
+def available(device) -> bool:
     return True
+
+
+def landscape(wq, wv, x0, ab, iterations: int, threshold: float) -> torch.Tensor:
+    """`generator.dynamics.landscape` of numpy arrays (read without copying) or tensors."""
+    wq, wv, x0, ab = (torch.as_tensor(t) for t in (wq, wv, x0, ab))
+    return dynamics.landscape(wq, wv, x0, ab, iterations, threshold)

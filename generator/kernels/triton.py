@@ -47,8 +47,8 @@ UNROLL_MAX = 32  # largest n whose query loop is unrolled (compile time grows ~n
 MAX_WARPS_PER_SM = 64
 
 
-def available(device: torch.device) -> bool:
-    return device.type == "cuda" and torch.cuda.is_available() and triton is not None
+def available(device) -> bool:
+    return torch.device(device).type == "cuda" and torch.cuda.is_available() and triton is not None
 
 
 if triton is not None:
