@@ -204,6 +204,14 @@ def cmd_select(args) -> None:
           + f"{selection.duplicates} near-duplicates passed over; wrote {args.out}")
 
 
+def cmd_review(args) -> None:
+    from generator.review import write_review
+
+    result = write_review(args.catalog, args.out, top=args.top, force=args.force)
+    print(f"{args.out}: {result.shown} candidates of {result.considered}; open it in a browser, "
+          "tick favourites, then copy or download them as a seeds TOML")
+
+
 def _parser() -> Parser:
     parser = Parser(prog="attnart", description="Render, score, curate and publish the "
                     "convergence landscapes of an attention-like map.")
@@ -337,6 +345,22 @@ def _parser() -> Parser:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="where to preview favourites missing from the catalog (default auto)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("review", help="write a contact sheet of a catalog's best candidates",
+                       description="write a contact sheet of a catalog's best candidates, in "
+                                   "select's default order: one self-contained HTML file "
+                                   "(works from file://) with the sweep's preview images and "
+                                   "scores, sortable by each score; tick favourites and copy "
+                                   "or download them as a seeds TOML for attnart build or "
+                                   "select --like. Nothing is rendered.")
+    p.set_defaults(func=cmd_review)
+    p.add_argument("--catalog", type=Path, default=Path("catalog.sqlite"),
+                   help="(default %(default)s)")
+    p.add_argument("-o", "--out", type=Path, required=True, metavar="REVIEW.html",
+                   help="the page to write")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument("--top", type=int, default=200, metavar="N",
+                   help="show the best N candidates (default %(default)s)")
     return parser
 
 

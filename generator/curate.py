@@ -350,30 +350,35 @@ def _toml_value(value) -> str:
     return repr(value)  # int, or a finite float (specs refuse others) that reads back exactly
 
 
-def picks_toml(picks: list[Record], *, heading: str) -> str:
-    """A seeds file of `picks` in `seeds/paper.toml`'s format: title, seed and every field
-    that differs from the defaults, so `load_seeds` reads back the same specs."""
-    lines = [f"# {line}".rstrip() for line in heading.splitlines()]
-    for record in picks:
-        spec = record.spec
-        defaults = ArtworkSpec(seed=spec.seed).canonical()
-        s = record.scores
-        lines += ["", "[[artwork]]", f"title = {_toml_value(f'Seed {spec.seed}')}",
-                  f"seed = {spec.seed}"]
-        lines += [f"{key} = {_toml_value(value)}" for key, value in spec.canonical().items()
-                  if key != "seed" and value != defaults[key]]
-        lines.append(f"# D {s['fractal_dimension']:.3f} (r² {s['r2']:.3f}), white "
-                     f"{s['white_fraction']:.1%} on the preview; id {spec.id}")
+def artwork_toml(record: Record) -> str:
+    """One `[[artwork]]` table of a seeds file: title, seed and every field that differs from
+    the defaults, so `load_seeds` reads back the same spec; the preview's scores as a
+    comment."""
+    spec = record.spec
+    defaults = ArtworkSpec(seed=spec.seed).canonical()
+    s = record.scores
+    lines = ["[[artwork]]", f"title = {_toml_value(f'Seed {spec.seed}')}", f"seed = {spec.seed}"]
+    lines += [f"{key} = {_toml_value(value)}" for key, value in spec.canonical().items()
+              if key != "seed" and value != defaults[key]]
+    lines.append(f"# D {s['fractal_dimension']:.3f} (r² {s['r2']:.3f}), white "
+                 f"{s['white_fraction']:.1%} on the preview; id {spec.id}")
     return "\n".join(lines) + "\n"
 
 
-def check_out(out: Path, *, force: bool = False, catalog: Path | None = None) -> None:
+def picks_toml(picks: list[Record], *, heading: str) -> str:
+    """A seeds file of `picks` in `seeds/paper.toml`'s format (see `artwork_toml`)."""
+    lines = [f"# {line}".rstrip() for line in heading.splitlines()]
+    return "\n".join(lines) + "\n\n" + "\n".join(artwork_toml(r) for r in picks)
+
+
+def check_out(out: Path, *, force: bool = False, catalog: Path | None = None,
+              suffix: str = ".toml") -> None:
     """Fail before any work when the picks cannot go to `out`: an existing file is replaced
     only with `force`, and the catalog never."""
     if not out.parent.is_dir():
         raise OutputError(f"output folder {out.parent} does not exist; create it first")
     if out.is_dir():
-        raise OutputError(f"output {out} is a folder; give a file name ending in .toml")
+        raise OutputError(f"output {out} is a folder; give a file name ending in {suffix}")
     if out.exists():
         if catalog is not None and catalog.exists() and out.samefile(catalog):
             raise OutputError(f"output {out} is the catalog itself; give another file")
