@@ -29,7 +29,7 @@ from tqdm import tqdm
 from generator.errors import OutputError, SpecError
 from generator.files import json_text, write_files
 from generator.render import downsample, render
-from generator.score import MIN_SIDE, load_labels, score
+from generator.score import FEATURES, MIN_SIDE, load_labels, score
 from generator.spec import ArtworkSpec
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -110,7 +110,7 @@ def gather(specs: list[ArtworkSpec], out: Path, *, device: torch.device, backend
         meta = meta | {"title": spec.title, "wq": spec.canonical()["wq"],
                        "wv": spec.canonical()["wv"]}
         cached = _read_json(score_path(out, spec.id))
-        if cached is None:
+        if cached is None or not all(key in cached for key in FEATURES):  # or from 0.1
             cached = score(load_labels(png)).as_dict()
             write_files({score_path(out, spec.id): json_text(cached).encode()})
         sides = _variants(out, spec.id, png, meta["size"])
@@ -206,7 +206,11 @@ def build_context(records: list[dict], *, title: str = DEFAULT_TITLE, base_url: 
                   ("fit r²", f"{sc['r2']:.3f}"),
                   ("fractal dimension, full resolution", f"{sc['raw_fractal_dimension']:.3f}"),
                   ("white fraction", f"{sc['white_fraction']:.1%}"),
-                  ("boundary fraction", f"{sc['boundary_fraction']:.2%}")]
+                  ("boundary fraction", f"{sc['boundary_fraction']:.2%}"),
+                  ("grey (mixed) share", f"{sc['grey_fraction']:.1%}"),
+                  ("grey-level entropy", f"{sc['grey_entropy']:.2f} bits"),
+                  ("compression complexity (zlib)", f"{sc['compression']:.3f}"),
+                  ("lacunarity (gliding box)", f"{sc['lacunarity']:.3f}")]
         description = (f"{name}: seed {meta['seed']}, fractal dimension "
                        f"{sc['fractal_dimension']:.3f}, "
                        + ", ".join(sc["traits"].values()) + ".")
