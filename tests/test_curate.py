@@ -21,6 +21,7 @@ from generator.curate import (
     likeness,
     parse_seeds,
     picks_toml,
+    preview,
     select,
     sweep,
 )
@@ -258,3 +259,32 @@ def test_bad_sweeps_are_one_line_and_create_nothing(tmp_path, capsys, args, mess
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and message in lines[0]
     assert os.listdir(tmp_path) == []
+
+
+def test_select_like_favourites_in_and_out_of_the_catalog(tmp_path, capsys):
+    catalog, out, liked = tmp_path / "c.sqlite", tmp_path / "picks.toml", tmp_path / "fav.toml"
+    assert main(["sweep", "--seeds", "1-10", "--catalog", str(catalog), "--init", "shared",
+                 "--workers", "1", "--resolution", "48", *TINY]) == 0
+    with open_catalog(catalog, readonly=True) as cat:
+        records = cat.records()
+    inside = records[2].spec
+    outside = replace(inside, seed=77)  # not swept: previewed as a sweep would
+    liked.write_text(picks_toml([records[2], replace(records[2], spec=outside)],
+                                heading="my favourites"))
+    capsys.readouterr()
+    args = ["select", "--catalog", str(catalog), "--like", str(liked), "--min-white", "0",
+            "--max-white", "1", "--distinct", "0", "--top", "10", "-o", str(out), "--quiet"]
+    assert main(args) == 0
+    assert "favourites or unscored" in capsys.readouterr().out
+    favourites = [records[2], preview(outside, 32, device=CPU)]
+    expected = select(records, Criteria(top=10, min_white=0, max_white=1, distinct=0),
+                      favourites=favourites).picks
+    assert [s.id for s in load_seeds(out)] == [r.spec.id for r in expected]
+    assert inside.id not in {s.id for s in load_seeds(out)} and len(expected) == 9
+    with open_catalog(catalog, readonly=True) as cat:
+        assert len(cat) == 10  # the favourite's preview is not recorded
+
+    liked.write_text("[[artwork]]\nseed = -1\n")
+    assert main([*args, "--force"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "fav.toml" in err
