@@ -5,6 +5,10 @@ id, checked before SQLite ever opens the file, so a foreign database or a file o
 kind is refused untouched, and the schema version in `user_version`. Each record is written in
 its own transaction, so a sweep killed at any moment (even `kill -9`) loses only the artworks
 it was still computing, and the artwork id as primary key keeps every artwork in it once.
+
+Schema versions: 1 (attnart 0.1's first sweeps) lacks the `image` column; such a catalog is
+read as it is (its records have no image, and their scores lack the numbers added since), and
+upgraded in place, in one transaction, when a sweep opens it for writing.
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ from generator.errors import ArtError
 from generator.spec import ArtworkSpec
 
 APPLICATION_ID = int.from_bytes(b"attn", "big")  # PRAGMA application_id, header offset 68
-SCHEMA_VERSION = 1  # PRAGMA user_version; bump with a migration when the tables change
+SCHEMA_VERSION = 2  # PRAGMA user_version; bump with a migration in _MIGRATIONS
 THUMBNAIL = 32  # side of the stored grey thumbnail that near-duplicate detection compares
+IMAGE = 128  # largest side of the stored preview image that `attnart review` shows
 
 _MAGIC = b"SQLite format 3\x00"
 _HEADER = 100  # bytes of the SQLite file header
@@ -45,9 +50,12 @@ CREATE TABLE artworks (
     white_fraction REAL NOT NULL,
     thumbnail BLOB NOT NULL,          -- THUMBNAIL² grey bytes, row-major, image orientation
     seconds REAL NOT NULL,            -- drawing, rendering and scoring the preview
-    created TEXT NOT NULL             -- UTC, ISO 8601
+    created TEXT NOT NULL,            -- UTC, ISO 8601
+    image BLOB                        -- PNG of the preview as scored (display size); v2
 );
 """
+# SQL that takes a catalog from version v - 1 to v, by v; run in one transaction.
+_MIGRATIONS = {2: "ALTER TABLE artworks ADD COLUMN image BLOB;"}
 
 
 class CatalogError(ArtError):
@@ -64,6 +72,7 @@ class Record:
     scores: dict  # generator.score.Score.as_dict()
     thumbnail: bytes  # THUMBNAIL * THUMBNAIL grey levels
     seconds: float
+    image: bytes | None = None  # PNG of the preview as scored; None in version 1 catalogs
 
 
 def _refuse_foreign(path: Path) -> None:
@@ -121,9 +130,10 @@ def _now() -> str:
 class Catalog:
     """An open catalog; use `open_catalog` to get one, and close it (or use `with`)."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection):
+    def __init__(self, path: Path, conn: sqlite3.Connection, version: int):
         self.path = path
         self._conn = conn
+        self.version = version  # schema version: SCHEMA_VERSION, or older when opened readonly
         meta = dict(self._query("SELECT key, value FROM meta"))
         if meta.get("format") != "attnart catalog" or not meta.get("preview", "").isdigit():
             raise CatalogError(f"catalog {path} lacks its format record; it is damaged")
@@ -156,23 +166,25 @@ class Catalog:
         try:
             with self._conn:  # commits, or rolls back on any error
                 cursor = self._conn.execute(
-                    "INSERT OR IGNORE INTO artworks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR IGNORE INTO artworks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (record.spec.id, str(record.spec.seed), _json(record.spec.canonical()),
                      _json(record.wq), _json(record.wv), _json(s),
                      s["fractal_dimension"], s["white_fraction"], record.thumbnail,
-                     record.seconds, _now()))
+                     record.seconds, _now(), record.image))
         except sqlite3.DatabaseError as e:
             raise CatalogError(f"catalog {self.path} cannot be written: {e}") from None
         return cursor.rowcount == 1
 
     def records(self) -> list[Record]:
         """Every record, oldest first."""
-        rows = self._query("SELECT spec, wq, wv, scores, thumbnail, seconds FROM artworks "
-                           "ORDER BY rowid")
+        image = "image" if self.version >= 2 else "NULL"
+        rows = self._query(f"SELECT spec, wq, wv, scores, thumbnail, seconds, {image} "
+                           "FROM artworks ORDER BY rowid")
         try:
             return [Record(ArtworkSpec.from_dict(json.loads(spec)), json.loads(wq),
-                           json.loads(wv), json.loads(scores), bytes(thumbnail), seconds)
-                    for spec, wq, wv, scores, thumbnail, seconds in rows]
+                           json.loads(wv), json.loads(scores), bytes(thumbnail), seconds,
+                           None if png is None else bytes(png))
+                    for spec, wq, wv, scores, thumbnail, seconds, png in rows]
         except (ValueError, TypeError, ArtError) as e:
             raise CatalogError(f"catalog {self.path} holds a damaged record: {e}") from None
 
@@ -184,10 +196,13 @@ def _json(data) -> str:
 def _checked(path: Path, conn: sqlite3.Connection, readonly: bool) -> Catalog:
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version != SCHEMA_VERSION:
-            newer = "a newer" if version > SCHEMA_VERSION else "an older"
+        if not 1 <= version <= SCHEMA_VERSION:
+            newer = "a newer" if version > SCHEMA_VERSION else "an unknown"
             raise CatalogError(f"catalog {path} has schema version {version}, from {newer} "
-                               f"attnart; this one reads version {SCHEMA_VERSION}")
+                               f"attnart; this one reads versions 1-{SCHEMA_VERSION}")
+        if not readonly and version < SCHEMA_VERSION:
+            _migrate(path, conn, version)
+            version = SCHEMA_VERSION
         if readonly:
             # rather than SQLite's mode=ro, which would leave the WAL's files behind at close
             conn.execute("PRAGMA query_only = 1")
@@ -198,7 +213,23 @@ def _checked(path: Path, conn: sqlite3.Connection, readonly: bool) -> Catalog:
             conn.execute("PRAGMA synchronous = NORMAL")
     except sqlite3.DatabaseError as e:
         raise CatalogError(f"catalog {path} is damaged: {e}") from None
-    return Catalog(path, conn)
+    return Catalog(path, conn, version)
+
+
+def _migrate(path: Path, conn: sqlite3.Connection, version: int) -> None:
+    """Upgrade from `version` to SCHEMA_VERSION in one transaction: all of it, or nothing."""
+    steps = "".join(_MIGRATIONS[v] for v in range(version + 1, SCHEMA_VERSION + 1))
+    # executescript would commit each statement; the explicit transaction makes it one
+    try:
+        conn.executescript(f"BEGIN IMMEDIATE; {steps} PRAGMA user_version = {SCHEMA_VERSION}; "
+                           "COMMIT;")
+    except BaseException as e:
+        if conn.in_transaction:
+            conn.rollback()
+        if isinstance(e, sqlite3.DatabaseError):
+            raise CatalogError(f"catalog {path} cannot be upgraded from schema version "
+                               f"{version}: {e}; it was left as it was") from None
+        raise
 
 
 def open_catalog(path: Path, *, preview: int | None = None, readonly: bool = False) -> Catalog:

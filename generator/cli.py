@@ -229,19 +229,30 @@ def cmd_select(args) -> None:
                         min_white=args.min_white, max_white=args.max_white,
                         distinct=args.distinct)
     to_stdout = str(args.out) == "-"
-    selection = pick(args.catalog, None if to_stdout else args.out, criteria, force=args.force)
+    selection = pick(args.catalog, None if to_stdout else args.out, criteria, force=args.force,
+                     like=args.like, device=args.device, progress=_progress(args))
     # with -o -, the seeds file is the output and the report goes to stderr
     report = sys.stderr if to_stdout else sys.stdout
     for rank, record in enumerate(selection.picks, 1):
         s = record.scores
         print(f"{rank:3d}  seed {record.spec.seed:<10d} D {s['fractal_dimension']:.3f}  "
               f"white {s['white_fraction']:6.1%}  {record.spec.id}", file=report)
+    other = ("favourites or unscored" if args.like else "outside the band"
+             if args.target_dimension is not None else "")
     print(f"picked {len(selection.picks)} of {selection.considered}: {selection.degenerate} "
-          f"near-empty or near-full, {selection.off_target} outside the band, "
-          f"{selection.duplicates} near-duplicates passed over; wrote "
+          f"mostly one colour, " + (f"{selection.off_target} {other}, " if other else "")
+          + f"{selection.duplicates} near-duplicates passed over; wrote "
           f"{'standard output' if to_stdout else args.out}", file=report)
     if to_stdout:
         sys.stdout.write(selection.toml)
+
+
+def cmd_review(args) -> None:
+    from generator.review import write_review
+
+    result = write_review(args.catalog, args.out, top=args.top, force=args.force)
+    print(f"{args.out}: {result.shown} candidates of {result.considered}; open it in a browser, "
+          "tick favourites, then copy or download them as a seeds TOML")
 
 
 def cmd_catalog(args) -> None:
@@ -397,9 +408,18 @@ def _parser() -> Parser:
 
     d = Criteria()
     p = sub.add_parser("select", help="pick the best artworks of a catalog into a seeds file",
-                       description="pick the best artworks of a catalog into a seeds file: "
-                                   "fractal dimension closest to a target within a band, "
-                                   "near-empty, near-full and near-duplicate images left out")
+                       description="pick the best artworks of a catalog into a seeds file, "
+                                   "mostly-one-colour and near-duplicate images left out. "
+                                   "Default order: most intricate first, by the mean "
+                                   "percentile in the catalog of the display and raw fractal "
+                                   "dimensions, grey-level entropy and lacunarity (calibrated "
+                                   "so that the paper's five published artworks rank in the "
+                                   "top quarter of random seeds; see README). People differ: "
+                                   "Spehar et al. (2016) found preference types for smooth, "
+                                   "medium and complex fractals, so no single order suits "
+                                   "all; --target-dimension ranks by closeness to a fractal "
+                                   "dimension instead (Spehar et al. 2003: 1.3-1.5 on "
+                                   "average), --like by likeness to your favourites.")
     p.set_defaults(func=cmd_select)
     p.add_argument("--catalog", type=Path, default=Path("catalog.sqlite"),
                    help="the catalog a sweep wrote (default %(default)s)")
@@ -409,11 +429,18 @@ def _parser() -> Parser:
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.add_argument("--top", type=int, default=d.top, metavar="N",
                    help="pick at most N (default %(default)s)")
-    p.add_argument("--target-dimension", type=float, default=d.target, metavar="D",
-                   help="preferred fractal dimension (default %(default)s; people tend to "
-                        "prefer 1.3-1.5, Spehar et al. 2003)")
+    p.add_argument("--like", type=Path, metavar="FAVOURITES.toml",
+                   help="rank by likeness to the artworks of this seeds file (e.g. one "
+                        "exported by attnart review): nearest favourite first, in the "
+                        "standardised scores; favourites missing from the catalog are "
+                        "previewed as a sweep would")
+    p.add_argument("--target-dimension", type=float, metavar="D",
+                   help="rank by closeness of the fractal dimension to D instead, within "
+                        "--band; 1.4 follows Spehar et al. 2003, though one target cannot suit "
+                        "every preference type (Spehar et al. 2016)")
     p.add_argument("--band", type=float, default=d.band, metavar="W",
-                   help="pick only |D - target| <= W (default %(default)s)")
+                   help="with --target-dimension, pick only |D - target| <= W "
+                        "(default %(default)s)")
     p.add_argument("--min-white", type=float, default=d.min_white, metavar="F",
                    help="leave out images less white than F (default %(default)s)")
     p.add_argument("--max-white", type=float, default=d.max_white, metavar="F",
@@ -421,6 +448,25 @@ def _parser() -> Parser:
     p.add_argument("--distinct", type=float, default=d.distinct, metavar="F",
                    help="leave out images whose 32² thumbnail differs from a better pick's "
                         "by less than F, in mean grey level 0..1 (default %(default)s)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="where to preview favourites missing from the catalog (default auto)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("review", help="write a contact sheet of a catalog's best candidates",
+                       description="write a contact sheet of a catalog's best candidates, in "
+                                   "select's default order: one self-contained HTML file "
+                                   "(works from file://) with the sweep's preview images and "
+                                   "scores, sortable by each score; tick favourites and copy "
+                                   "or download them as a seeds TOML for attnart build or "
+                                   "select --like. Nothing is rendered.")
+    p.set_defaults(func=cmd_review)
+    p.add_argument("--catalog", type=Path, default=Path("catalog.sqlite"),
+                   help="the catalog a sweep wrote (default %(default)s)")
+    p.add_argument("-o", "--out", type=Path, required=True, metavar="REVIEW.html",
+                   help="the page to write")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument("--top", type=int, default=200, metavar="N",
+                   help="show the best N candidates (default %(default)s)")
 
     p = sub.add_parser("catalog", help="list a catalog's artworks and scores",
                        description="list a catalog's artworks and their preview scores")

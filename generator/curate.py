@@ -19,6 +19,7 @@ scored within 0.06 of 1500² renders shown at 512 px.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import multiprocessing
 import os
@@ -34,7 +35,7 @@ import numpy as np
 from tqdm import tqdm
 
 from generator import kernels
-from generator.catalog import THUMBNAIL, Record, open_catalog
+from generator.catalog import IMAGE, THUMBNAIL, Record, open_catalog
 from generator.errors import OutputError, SpecError
 from generator.files import write_files
 from generator.spec import MAX_RESOLUTION, SEED_MAX, ArtworkSpec
@@ -85,21 +86,33 @@ def parse_seeds(text: str) -> list[int]:
     return list(seeds)
 
 
+def measure(labels: np.ndarray) -> tuple[dict, bytes, bytes]:
+    """Scores, near-duplicate thumbnail and stored image (PNG) of preview `labels`."""
+    from generator.render import to_image
+    from generator.score import score
+
+    side = labels.shape[0] // 2  # see the module docstring
+    scores = score(labels, display=side).as_dict()
+    thumbnail = np.asarray(to_image(labels, THUMBNAIL)).tobytes()
+    buf = io.BytesIO()
+    to_image(labels, min(side, IMAGE)).save(buf, format="PNG", optimize=True)
+    return scores, thumbnail, buf.getvalue()
+
+
 def preview(spec: ArtworkSpec, resolution: int, *, device: torch.device,
             backend: str = "auto") -> Record:
     """Render `spec` at `resolution` and score it: the catalog record of one artwork."""
     from generator import rng
-    from generator.render import describe, render_labels, to_image
-    from generator.score import score
+    from generator.render import describe, render_labels
 
     start = time.perf_counter()
     small = dataclasses.replace(spec, resolution=resolution)
     draws = rng.draw(small)
     labels = render_labels(small, draws, device=device, backend=backend)  # (R, R) bool
-    thumbnail = np.asarray(to_image(labels, THUMBNAIL)).tobytes()
     meta = describe(spec, draws)  # W_Q, W_V come first from the stream: any resolution's
-    scores = score(labels, display=resolution // 2).as_dict()  # see the module docstring
-    return Record(spec, meta["W_Q"], meta["W_V"], scores, thumbnail, time.perf_counter() - start)
+    scores, thumbnail, image = measure(labels)
+    return Record(spec, meta["W_Q"], meta["W_V"], scores, thumbnail,
+                  time.perf_counter() - start, image)
 
 
 def default_workers(device: torch.device) -> int:
@@ -193,15 +206,27 @@ def sweep(specs: list[ArtworkSpec], catalog: Path, *, preview_size: int, device:
                        time.perf_counter() - start, size)
 
 
+# The default order: how intricate an artwork looks, as the mean of its percentile ranks in
+# the catalog (so any preview size and pool calibrates itself) of these scores. See the module
+# docstring for the calibration on the paper's five published artworks.
+INTRICACY = ("fractal_dimension", "raw_fractal_dimension", "grey_entropy", "lacunarity")
+
+
 @dataclass(frozen=True)
 class Criteria:
     """What `select` picks; the defaults are `attnart select`'s."""
 
     top: int = 24  # picks at most
-    target: float = 1.4  # preferred fractal dimension; Spehar et al. (2003): 1.3-1.5
-    band: float = 0.15  # largest |D - target| picked
-    min_white: float = 0.05  # white fractions below are near-empty images
-    max_white: float = 0.95  # and above, near-full ones
+    # Rank by closeness of the fractal dimension to this target, within the band, instead of
+    # by intricacy. Spehar et al. (2003) found D ≈ 1.3-1.5 preferred on average; Spehar et al.
+    # (2016) found people split into preference types (smooth, mid, complex), so no single
+    # target suits everyone.
+    target: float | None = None
+    band: float = 0.15  # largest |D - target| picked, with a target
+    # White fractions outside [min_white, max_white]: mostly one colour. The paper's five are
+    # 17-56 % white; a third of random seeds lie outside 15-85 %, mostly all one colour.
+    min_white: float = 0.15
+    max_white: float = 0.85
     # Least `difference` of a pick's thumbnail to a better pick's. Mostly black landscapes
     # differ little however drawn: the same matrices rendered shared and per-point, or two
     # seeds' look-alike stripes, measured 0.02-0.07; the median seed's nearest of 135 others,
@@ -211,7 +236,7 @@ class Criteria:
     def __post_init__(self):
         if isinstance(self.top, bool) or not isinstance(self.top, int) or self.top < 1:
             raise SpecError(f"top must be a positive integer, got {self.top!r}")
-        if not 0 <= self.target <= 2:
+        if self.target is not None and not 0 <= self.target <= 2:
             raise SpecError("target dimension must be in 0..2 (a boundary in the plane), "
                             f"got {self.target}")
         if not self.band >= 0:
@@ -222,10 +247,15 @@ class Criteria:
         if not 0 <= self.distinct <= 1:
             raise SpecError(f"distinct must be in 0..1, got {self.distinct}")
 
-    def describe(self) -> str:
-        return (f"fractal dimension within {self.target} ± {self.band}, closest first; white "
-                f"{self.min_white:.0%}-{self.max_white:.0%}; thumbnails at least "
-                f"{self.distinct} apart")
+    def describe(self, like: int = 0) -> str:
+        if like:
+            order = f"closest to {like} favourite(s) in the standardised scores, closest first"
+        elif self.target is None:
+            order = "most intricate first (" + ", ".join(INTRICACY) + ", as catalog percentiles)"
+        else:
+            order = f"fractal dimension within {self.target} ± {self.band}, closest first"
+        return (f"{order}; white {self.min_white:.0%}-{self.max_white:.0%}; thumbnails at "
+                f"least {self.distinct} apart")
 
 
 @dataclass(frozen=True)
@@ -233,7 +263,8 @@ class Selection:
     picks: list[Record]  # best first
     considered: int  # records in the catalog
     degenerate: int  # white fraction outside the bounds: near-empty or near-full
-    off_target: int  # fractal dimension outside the band
+    off_target: int  # fractal dimension outside the band; with favourites, records that lack
+    # a score (catalogs of attnart 0.1) or are favourites themselves
     duplicates: int  # passed over for looking like a better-ranked pick
     toml: str = ""  # the picks as a seeds file (set by `pick`)
 
@@ -245,15 +276,60 @@ def difference(a: bytes, b: bytes) -> float:
     return float(np.abs(x - y).mean() / 255)
 
 
-def select(records: list[Record], criteria: Criteria = Criteria()) -> Selection:
-    """The best records by `criteria`: fractal dimension closest to the target and within the
-    band, white fraction within bounds, no thumbnail within `distinct` of a better pick's.
+def _values(records: list[Record], names) -> np.ndarray:
+    """(records, names) float array of scores; NaN where a record lacks one."""
+    return np.array([[float(r.scores.get(n, np.nan)) for n in names] for r in records],
+                    dtype=np.float64).reshape(len(records), len(names))
+
+
+def intricacy(records: list[Record]) -> np.ndarray:
+    """Each record's mean percentile rank among `records` over INTRICACY, 0..1; a score a
+    record lacks (catalogs of attnart 0.1) is left out of its mean."""
+    values = _values(records, INTRICACY)  # (R, 3)
+    ranks = np.full_like(values, np.nan)
+    for j in range(values.shape[1]):
+        known = ~np.isnan(values[:, j])
+        ranks[known, j] = (np.searchsorted(np.sort(values[known, j]), values[known, j],
+                                           side="right") / max(1, known.sum()))
+    return np.nanmean(ranks, axis=1) if len(records) else np.zeros(0)
+
+
+def likeness(records: list[Record], favourites: list[dict]) -> np.ndarray:
+    """Euclidean distance of each record to its nearest favourite (scores dicts) in FEATURES,
+    each standardised by the records' mean and standard deviation; NaN for records lacking
+    a score."""
+    from generator.score import FEATURES
+
+    values = _values(records, FEATURES)  # (R, F)
+    liked = np.array([[float(f[n]) for n in FEATURES] for f in favourites])  # (L, F)
+    known = values[~np.isnan(values).any(axis=1)]
+    mean = known.mean(axis=0) if len(known) else np.zeros(len(FEATURES))
+    std = known.std(axis=0) if len(known) > 1 else np.ones(len(FEATURES))
+    std = np.where(std > 0, std, 1.0)  # a score every record shares tells nothing apart
+    z, zl = (values - mean) / std, (liked - mean) / std
+    return np.sqrt(((z[:, None, :] - zl[None, :, :]) ** 2).sum(-1)).min(axis=1)  # (R,)
+
+
+def select(records: list[Record], criteria: Criteria = Criteria(), *,
+           favourites: list[Record] | None = None) -> Selection:
+    """The best records by `criteria`, white fraction within bounds, no thumbnail within
+    `distinct` of a better pick's. The order: closest to the favourites when given, else
+    closest to the target dimension (within the band) when given, else most intricate.
     Ties go to the smaller seed."""
     c = criteria
     shaped = [r for r in records if c.min_white <= r.scores["white_fraction"] <= c.max_white]
-    near = [r for r in shaped if abs(r.scores["fractal_dimension"] - c.target) <= c.band]
-    near.sort(key=lambda r: (abs(r.scores["fractal_dimension"] - c.target), r.spec.seed,
-                             r.spec.id))
+    if favourites:
+        liked = {f.spec.id for f in favourites}
+        distance = likeness(shaped, [f.scores for f in favourites])
+        keys = dict(zip((r.spec.id for r in shaped), distance))
+        near = [r for r in shaped if r.spec.id not in liked and not np.isnan(keys[r.spec.id])]
+    elif c.target is None:
+        keys = dict(zip((r.spec.id for r in shaped), -intricacy(shaped)))
+        near = shaped
+    else:
+        keys = {r.spec.id: abs(r.scores["fractal_dimension"] - c.target) for r in shaped}
+        near = [r for r in shaped if keys[r.spec.id] <= c.band]
+    near = sorted(near, key=lambda r: (keys[r.spec.id], r.spec.seed, r.spec.id))
     picks: list[Record] = []
     duplicates = 0
     for record in near:
@@ -275,30 +351,35 @@ def _toml_value(value) -> str:
     return repr(value)  # int, or a finite float (specs refuse others) that reads back exactly
 
 
-def picks_toml(picks: list[Record], *, heading: str) -> str:
-    """A seeds file of `picks` in `seeds/paper.toml`'s format: title, seed and every field
-    that differs from the defaults, so `load_seeds` reads back the same specs."""
-    lines = [f"# {line}".rstrip() for line in heading.splitlines()]
-    for record in picks:
-        spec = record.spec
-        defaults = ArtworkSpec(seed=spec.seed).canonical()
-        s = record.scores
-        lines += ["", "[[artwork]]", f"title = {_toml_value(f'Seed {spec.seed}')}",
-                  f"seed = {spec.seed}"]
-        lines += [f"{key} = {_toml_value(value)}" for key, value in spec.canonical().items()
-                  if key != "seed" and value != defaults[key]]
-        lines.append(f"# D {s['fractal_dimension']:.3f} (r² {s['r2']:.3f}), white "
-                     f"{s['white_fraction']:.1%} on the preview; id {spec.id}")
+def artwork_toml(record: Record) -> str:
+    """One `[[artwork]]` table of a seeds file: title, seed and every field that differs from
+    the defaults, so `load_seeds` reads back the same spec; the preview's scores as a
+    comment."""
+    spec = record.spec
+    defaults = ArtworkSpec(seed=spec.seed).canonical()
+    s = record.scores
+    lines = ["[[artwork]]", f"title = {_toml_value(f'Seed {spec.seed}')}", f"seed = {spec.seed}"]
+    lines += [f"{key} = {_toml_value(value)}" for key, value in spec.canonical().items()
+              if key != "seed" and value != defaults[key]]
+    lines.append(f"# D {s['fractal_dimension']:.3f} (r² {s['r2']:.3f}), white "
+                 f"{s['white_fraction']:.1%} on the preview; id {spec.id}")
     return "\n".join(lines) + "\n"
 
 
-def check_out(out: Path, *, force: bool = False, catalog: Path | None = None) -> None:
+def picks_toml(picks: list[Record], *, heading: str) -> str:
+    """A seeds file of `picks` in `seeds/paper.toml`'s format (see `artwork_toml`)."""
+    lines = [f"# {line}".rstrip() for line in heading.splitlines()]
+    return "\n".join(lines) + "\n\n" + "\n".join(artwork_toml(r) for r in picks)
+
+
+def check_out(out: Path, *, force: bool = False, catalog: Path | None = None,
+              suffix: str = ".toml") -> None:
     """Fail before any work when the picks cannot go to `out`: an existing file is replaced
     only with `force`, and the catalog never."""
     if not out.parent.is_dir():
         raise OutputError(f"output folder {out.parent} does not exist; create it first")
     if out.is_dir():
-        raise OutputError(f"output {out} is a folder; give a file name ending in .toml")
+        raise OutputError(f"output {out} is a folder; give a file name ending in {suffix}")
     if out.exists():
         if catalog is not None and catalog.exists() and out.samefile(catalog):
             raise OutputError(f"output {out} is the catalog itself; give another file")
@@ -306,23 +387,47 @@ def check_out(out: Path, *, force: bool = False, catalog: Path | None = None) ->
             raise OutputError(f"output {out} exists; use --force to replace it")
 
 
+def favourite_records(specs: list[ArtworkSpec], records: list[Record], preview_size: int, *,
+                      device: str = "auto", progress: bool = False) -> list[Record]:
+    """The catalog's record of each favourite, or (absent, or scored by attnart 0.1) its
+    preview at the catalog's size, made as a sweep makes it."""
+    from generator.render import resolve_device
+    from generator.score import FEATURES
+
+    by_id = {r.spec.id: r for r in records if all(f in r.scores for f in FEATURES)}
+    missing = [s for s in specs if s.id not in by_id]
+    if missing:
+        where = resolve_device(device)
+        for spec in tqdm(missing, unit="seed", desc="favourites", disable=not progress):
+            by_id[spec.id] = preview(spec, preview_size, device=where)
+    return [by_id[s.id] for s in specs]
+
+
 def pick(catalog: Path, out: Path | None, criteria: Criteria = Criteria(), *,
-         force: bool = False) -> Selection:
-    """Select from `catalog` by `criteria` and write the picks to `out` as a seeds file
-    (with `out` None, only into `Selection.toml`)."""
+         force: bool = False, like: Path | None = None, device: str = "auto",
+         progress: bool = False) -> Selection:
+    """Select from `catalog` by `criteria` (or by likeness to the artworks of the seeds file
+    `like`) and write the picks to `out` as a seeds file (with `out` None, only into
+    `Selection.toml`)."""
+    from generator.spec import load_seeds
+
     if out is not None:
         check_out(out, force=force, catalog=catalog)
+    liked = load_seeds(like) if like is not None else []
     with open_catalog(catalog, readonly=True) as cat:
         records, size = cat.records(), cat.preview
     if not records:
         raise SpecError(f"catalog {catalog} holds no artworks yet; run attnart sweep first")
-    selection = select(records, criteria)
+    favourites = favourite_records(liked, records, size, device=device, progress=progress)
+    selection = select(records, criteria, favourites=favourites)
     if not selection.picks:
         raise SpecError(f"none of the {len(records)} artworks in {catalog} meets the criteria "
                         "(widen --band, move --target-dimension or the white bounds); "
                         "nothing was written")
-    heading = (f"Picked by attnart select from {catalog.name}, {len(selection.picks)} of "
-               f"{len(records)} artworks scored on {size}² previews:\n{criteria.describe()}.\n"
+    source = f" like the {len(liked)} of {like.name}" if liked else ""
+    heading = (f"Picked by attnart select from {catalog.name}{source}, {len(selection.picks)} "
+               f"of {len(records)} artworks scored on {size}² previews:\n"
+               f"{criteria.describe(len(liked))}.\n"
                "Fields left out take the command line's values, and those the defaults.")
     selection = dataclasses.replace(selection, toml=picks_toml(selection.picks, heading=heading))
     if out is not None:

@@ -28,7 +28,7 @@ from tqdm import tqdm
 from generator.errors import OutputError, SpecError
 from generator.files import json_text, write_files
 from generator.render import cached_render, downsample, intact
-from generator.score import MIN_SIDE, load_labels, score
+from generator.score import FEATURES, MIN_SIDE, load_labels, score
 from generator.spec import ArtworkSpec
 from generator.theme import Theme
 
@@ -119,7 +119,7 @@ def gather(specs: list[ArtworkSpec], out: Path, *, device: str, backend: str = "
                        "wv": spec.canonical()["wv"]}
         score_file = out / artwork_files(spec.id)["score"]
         cached = None if how != "cached" else _read_json(score_file)
-        if cached is None:
+        if cached is None or not all(key in cached for key in FEATURES):  # or from 0.1
             cached = score(load_labels(png)).as_dict()
             write_files({score_file: json_text(cached).encode()})
         sides = _variants(out, spec.id, png, meta["size"])
@@ -235,7 +235,11 @@ def build_context(records: list[dict], *, title: str = DEFAULT_TITLE, base_url: 
                   ("fit r²", f"{sc['r2']:.3f}"),
                   ("fractal dimension, full resolution", f"{sc['raw_fractal_dimension']:.3f}"),
                   ("white fraction", f"{sc['white_fraction']:.1%}"),
-                  ("boundary fraction", f"{sc['boundary_fraction']:.2%}")]
+                  ("boundary fraction", f"{sc['boundary_fraction']:.2%}"),
+                  ("grey (mixed) share", f"{sc['grey_fraction']:.1%}"),
+                  ("grey-level entropy", f"{sc['grey_entropy']:.2f} bits"),
+                  ("compression complexity (zlib)", f"{sc['compression']:.3f}"),
+                  ("lacunarity (gliding box)", f"{sc['lacunarity']:.3f}")]
         description = (f"{name}: seed {meta['seed']}, fractal dimension "
                        f"{sc['fractal_dimension']:.3f}, "
                        + ", ".join(sc["traits"].values()) + ".")

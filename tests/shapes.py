@@ -53,3 +53,50 @@ def sierpinski_triangle(n: int, depth: int = 7) -> np.ndarray:  # dimension log 
 
     carve(triangle, depth)
     return image
+
+
+# Pixel-level fractals: detail down to one pixel, placed off-centre (not on a power-of-two
+# grid). Each is drawn to the finest level the pixels allow.
+
+
+def place(pattern: np.ndarray, n: int, at: tuple[int, int]) -> np.ndarray:
+    """`pattern` in an n×n black frame, its top-left pixel at `at` (row, column)."""
+    image = np.zeros((n, n), bool)
+    h, w = pattern.shape
+    image[at[0]:at[0] + h, at[1]:at[1] + w] = pattern
+    return image
+
+
+def triadic(keep: np.ndarray, levels: int) -> np.ndarray:
+    """The 3^levels-pixel square where each cell of a 3×3 `keep` motif holds the motif again."""
+    pattern = np.ones((1, 1), bool)
+    for _ in range(levels):
+        pattern = np.kron(keep, pattern).astype(bool)
+    return pattern
+
+
+CARPET = np.array([[1, 1, 1], [1, 0, 1], [1, 1, 1]], bool)
+VICSEK = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], bool)
+DUST = np.array([[1, 0, 1], [0, 0, 0], [1, 0, 1]], bool)
+
+
+def sierpinski_carpet(n: int, at=(137, 61)) -> np.ndarray:  # log 8 / log 3 (Mandelbrot 1982)
+    # 729 px: holes down to one pixel; every hole's edge is boundary, and their closure is
+    # the carpet
+    return place(triadic(CARPET, 6), n, at)
+
+
+def vicsek(n: int, at=(201, 143)) -> np.ndarray:  # log 5 / log 3 (Vicsek 1983)
+    return place(triadic(VICSEK, 6), n, at)
+
+
+def cantor_dust(n: int, at=(59, 233)) -> np.ndarray:  # log 4 / log 3 (Falconer 2003, ex. 9.2)
+    # the product of two middle-third Cantor sets, as single white pixels at level 6
+    return place(triadic(DUST, 6), n, at)
+
+
+def bitwise_sierpinski(n: int, at=(301, 77), side=512) -> np.ndarray:  # log 3 / log 2
+    # white where x & y == 0: Pascal's triangle mod 2, the dyadic Sierpinski gasket to the
+    # pixel (Wolfram 1984)
+    y, x = np.mgrid[:side, :side]
+    return place((x & y) == 0, n, at)

@@ -4,7 +4,9 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 from test_catalog import record
@@ -12,8 +14,19 @@ from test_catalog import record
 from generator import rng
 from generator.catalog import THUMBNAIL, CatalogError, open_catalog
 from generator.cli import main
-from generator.curate import Criteria, parse_seeds, picks_toml, select, sweep
+from generator.curate import (
+    INTRICACY,
+    Criteria,
+    intricacy,
+    likeness,
+    parse_seeds,
+    picks_toml,
+    preview,
+    select,
+    sweep,
+)
 from generator.errors import SpecError
+from generator.score import FEATURES
 from generator.spec import SEED_MAX, load_seeds
 
 CPU = torch.device("cpu")
@@ -130,14 +143,17 @@ def test_sweep_stopped_twice_then_rerun_resumes(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["c.sqlite"]
 
 
+SPEHAR = Criteria(target=1.4, min_white=0.05, max_white=0.95)
+
+
 def test_selection_ranks_by_closeness_to_the_target():
     records = [record(1, 1.54), record(2, 1.38), record(3, 1.45), record(4, 1.43),
                record(5, 1.22), record(6, 1.62), record(7, 1.38)]
-    picks = select(records, Criteria(top=10)).picks
+    picks = select(records, replace(SPEHAR, top=10)).picks
     assert [r.spec.seed for r in picks] == [2, 7, 4, 3, 1]  # a tie goes to the smaller seed
-    picks = select(records, Criteria(target=1.25)).picks
+    picks = select(records, replace(SPEHAR, target=1.25)).picks
     assert [r.spec.seed for r in picks] == [5, 2, 7]  # the centre moves; the maximum never wins
-    assert [r.spec.seed for r in select(records, Criteria(top=2)).picks] == [2, 7]
+    assert [r.spec.seed for r in select(records, replace(SPEHAR, top=2)).picks] == [2, 7]
 
 
 def test_selection_rejects_degenerate_and_duplicate_images():
@@ -146,11 +162,51 @@ def test_selection_rejects_degenerate_and_duplicate_images():
     records = [record(1, 1.40, white=0.01), record(2, 1.40, white=0.99),
                record(3, 1.41, thumbnail=blank), record(4, 1.42, thumbnail=near_blank),
                record(5, 1.43), record(6, 1.90), record(7, 1.40, white=0.05)]
-    selection = select(records)
+    selection = select(records, SPEHAR)
     assert [r.spec.seed for r in selection.picks] == [7, 3, 5]
     assert (selection.considered, selection.degenerate, selection.off_target,
             selection.duplicates) == (7, 2, 1, 1)
-    assert [r.spec.seed for r in select(records, Criteria(distinct=0.01)).picks] == [7, 3, 4, 5]
+    assert [r.spec.seed for r in select(records, replace(SPEHAR, distinct=0.01)).picks] == [
+        7, 3, 4, 5]
+    default = select(records)  # white 15-85 %, every record ranked
+    assert (default.degenerate, default.off_target, default.duplicates) == (3, 0, 1)
+
+
+def _scored(seed, rng, **fixed):
+    return record(seed, scores={f: float(rng.random()) for f in FEATURES} | fixed)
+
+
+def test_default_order_is_mean_catalog_percentile_of_the_intricacy_scores():
+    rng = np.random.default_rng(12)
+    records = [_scored(s, rng, white_fraction=0.5) for s in range(40)]
+    values = np.array([[r.scores[f] for f in INTRICACY] for r in records])
+    # reference: the percentile of each value among its column, by counting
+    reference = np.array([[np.mean(values[:, j] <= values[i, j]) for j in range(len(INTRICACY))]
+                          for i in range(len(records))]).mean(axis=1)
+    assert np.allclose(intricacy(records), reference)
+    picks = select(records, Criteria(top=40, distinct=0)).picks
+    assert [r.spec.seed for r in picks] == [records[i].spec.seed
+                                            for i in np.argsort(-reference, kind="stable")]
+    best = _scored(99, rng, white_fraction=0.5, **{f: 10.0 for f in INTRICACY})
+    assert select([*records, best], Criteria(top=1)).picks == [best]
+    old = record(98, 0.0, scores={"boundary_fraction": 0.1})  # version 1: D, no other
+    assert select([*records, old], Criteria(top=41, distinct=0)).picks[-1] == old
+
+
+def test_likeness_is_distance_to_the_nearest_favourite_in_standard_units():
+    rng = np.random.default_rng(5)
+    records = [_scored(s, rng, white_fraction=float(rng.uniform(0.2, 0.8))) for s in range(30)]
+    favourites = [records[3], _scored(100, rng, white_fraction=0.5)]
+    x = np.array([[r.scores[f] for f in FEATURES] for r in records])
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    reference = [min(np.linalg.norm((x[i] - [f.scores[k] for k in FEATURES]) / std)
+                     for f in favourites) for i in range(len(records))]
+    assert mean.shape == (len(FEATURES),)
+    assert np.allclose(likeness(records, [f.scores for f in favourites]), reference)
+    selection = select(records, Criteria(top=30, distinct=0), favourites=favourites)
+    order = [records[i] for i in np.argsort(reference, kind="stable") if i != 3]
+    assert selection.picks == order  # the favourite itself is never picked
+    assert selection.off_target == 1
 
 
 @pytest.mark.parametrize("field,value", [("top", 0), ("target", 2.5), ("band", -0.1),
@@ -208,6 +264,35 @@ def test_bad_sweeps_are_one_line_and_create_nothing(tmp_path, capsys, args, mess
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and message in lines[0]
     assert os.listdir(tmp_path) == []
+
+
+def test_select_like_favourites_in_and_out_of_the_catalog(tmp_path, capsys):
+    catalog, out, liked = tmp_path / "c.sqlite", tmp_path / "picks.toml", tmp_path / "fav.toml"
+    assert main(["sweep", "--seeds", "1-10", "--catalog", str(catalog), "--init", "shared",
+                 "--workers", "1", "--resolution", "48", *TINY]) == 0
+    with open_catalog(catalog, readonly=True) as cat:
+        records = cat.records()
+    inside = records[2].spec
+    outside = replace(inside, seed=77)  # not swept: previewed as a sweep would
+    liked.write_text(picks_toml([records[2], replace(records[2], spec=outside)],
+                                heading="my favourites"))
+    capsys.readouterr()
+    args = ["select", "--catalog", str(catalog), "--like", str(liked), "--min-white", "0",
+            "--max-white", "1", "--distinct", "0", "--top", "10", "-o", str(out), "--quiet"]
+    assert main(args) == 0
+    assert "favourites or unscored" in capsys.readouterr().out
+    favourites = [records[2], preview(outside, 32, device=CPU)]
+    expected = select(records, Criteria(top=10, min_white=0, max_white=1, distinct=0),
+                      favourites=favourites).picks
+    assert [s.id for s in load_seeds(out)] == [r.spec.id for r in expected]
+    assert inside.id not in {s.id for s in load_seeds(out)} and len(expected) == 9
+    with open_catalog(catalog, readonly=True) as cat:
+        assert len(cat) == 10  # the favourite's preview is not recorded
+
+    liked.write_text("[[artwork]]\nseed = -1\n")
+    assert main([*args, "--force"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "fav.toml" in err
 
 
 def test_select_on_an_empty_catalog_says_so(tmp_path, capsys):

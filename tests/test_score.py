@@ -1,27 +1,107 @@
 import json
 import subprocess
 import sys
+import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
-from shapes import koch_curve, round_disk, sierpinski_triangle, straight_edge
+from shapes import (
+    CARPET,
+    bitwise_sierpinski,
+    cantor_dust,
+    koch_curve,
+    place,
+    round_disk,
+    sierpinski_carpet,
+    sierpinski_triangle,
+    straight_edge,
+    triadic,
+    vicsek,
+)
 
-from generator.score import ScoreError, boundary, box_counting, score
+from generator.score import (
+    OFFSETS,
+    ScoreError,
+    box_counting,
+    box_counts,
+    box_sizes,
+    compression,
+    grey_entropy,
+    lacunarity,
+    score,
+)
 
 N = 1024
-# Known dimensions of the shapes' boundaries; the estimator must land within 0.03 at 1024².
-SHAPES = [(straight_edge, 1.0), (round_disk, 1.0), (koch_curve, np.log(4) / np.log(3)),
-          (sierpinski_triangle, np.log(3) / np.log(2))]
+LOG = np.log
+# Each shape's boundary and its box-counting dimension, with the source of the truth.
+SHAPES = [
+    (straight_edge, 1.0),  # a line: 1
+    (round_disk, 1.0),  # a smooth closed curve: 1
+    (koch_curve, LOG(4) / LOG(3)),  # Koch curve, 4 copies at 1/3 (Mandelbrot 1982)
+    (sierpinski_triangle, LOG(3) / LOG(2)),  # Sierpinski gasket, 3 copies at 1/2 (same)
+    (lambda n: sierpinski_triangle(n, depth=8), LOG(3) / LOG(2)),  # carved to ~4 px holes
+    (bitwise_sierpinski, LOG(3) / LOG(2)),  # dyadic, one-pixel detail, off-centre
+    (sierpinski_carpet, LOG(8) / LOG(3)),  # triadic, 8 copies at 1/3, off-centre
+    (vicsek, LOG(5) / LOG(3)),  # triadic, 5 copies at 1/3, off-centre
+    (cantor_dust, LOG(4) / LOG(3)),  # triadic, 4 copies at 1/3, off-centre
+]
+IDS = ["edge", "disk", "koch", "sierpinski-7", "sierpinski-8", "bitwise", "carpet", "vicsek",
+       "dust"]
 
 
-@pytest.mark.parametrize("shape,expected", SHAPES, ids=[s.__name__ for s, _ in SHAPES])
+@pytest.mark.parametrize("shape,expected", SHAPES, ids=IDS)
 def test_known_dimensions(shape, expected):
     image = shape(N)
-    fit = box_counting(boundary(image))
+    fit = box_counting(image)
     assert abs(fit.dimension - expected) < 0.03
-    assert fit.r2 > 0.99 and fit.box_sizes == (4, 256)
-    assert box_counting(boundary(~image)) == fit  # black and white swapped
+    assert fit.r2 > 0.98 and fit.box_sizes == (2, 64)
+    assert box_counting(~image) == fit  # black and white swapped
+
+
+def test_placement_does_not_matter():
+    """The carpet anywhere in the frame (the old estimator, one grid at the corner, scored
+    one such carpet 1.76 against 1.893)."""
+    rng = np.random.default_rng(3)
+    carpet = triadic(CARPET, 6)
+    for at in rng.integers(0, N - 729, size=(4, 2)):
+        fit = box_counting(place(carpet, N, tuple(at)))
+        assert abs(fit.dimension - np.log(8) / np.log(3)) < 0.03, at
+
+
+def _box_counts_reference(labels, sizes):
+    """Plain loops: for every offset, every box from one pixel before it to its end."""
+    h, w = labels.shape
+    counts = []
+    for s in sizes:
+        offsets = sorted({k * s // OFFSETS for k in range(OFFSETS)})
+        best = None
+        for oy in offsets:
+            for ox in offsets:
+                count = 0
+                for top in range(-oy, h, s):
+                    for left in range(-ox, w, s):
+                        window = labels[max(0, top - 1):max(0, top + s),
+                                        max(0, left - 1):max(0, left + s)]
+                        count += bool(window.size and window.any() and not window.all())
+                best = count if best is None else min(best, count)
+        counts.append(best)
+    return counts
+
+
+def test_box_counts_match_plain_loops_on_random_images():
+    rng = np.random.default_rng(11)
+    for shape in [(37, 37), (40, 29), (64, 64)]:
+        labels = rng.random(shape) < rng.uniform(0.05, 0.95)
+        labels[: shape[0] // 3] = False  # some boxes of one colour too
+        sizes = box_sizes(min(shape))
+        assert box_counts(labels, sizes).tolist() == _box_counts_reference(labels, sizes)
+
+
+def test_box_sizes_span_two_pixels_to_a_sixteenth_of_the_side():
+    assert box_sizes(1024).tolist() == [2, 3, 4, 5, 6, 7, 8, 10, 11, 13, 16, 19, 23, 27, 32, 38,
+                                        45, 54, 64]
+    assert box_sizes(16).tolist() == [2, 3, 4] and box_sizes(40)[-1] == 8
 
 
 def test_score_is_symmetric_and_reports_both_scales():
@@ -31,8 +111,10 @@ def test_score_is_symmetric_and_reports_both_scales():
     assert a["raw_fractal_dimension"] == b["raw_fractal_dimension"]
     # the display image is 8-bit, whose rounding is not quite symmetric
     assert a["fractal_dimension"] == pytest.approx(b["fractal_dimension"], abs=0.01)
-    assert a["display_size"] == 512 and a["box_sizes"] == [4, 128]
+    assert a["display_size"] == 512 and a["box_sizes"] == [2, 32]
+    assert a["raw_box_sizes"] == [2, 64]
     assert abs(a["fractal_dimension"] - a["raw_fractal_dimension"]) < 0.05  # crisp: agree
+    assert a["grey_entropy"] == pytest.approx(b["grey_entropy"], abs=0.05)
 
 
 def test_speckle_scores_what_the_viewer_sees():
@@ -44,23 +126,55 @@ def test_speckle_scores_what_the_viewer_sees():
     probability = np.clip(0.5 - distance / 80, 0, 1)
     speckled = rng.random((N, N)) < probability
     seen = score(speckled, display=256)
+    crisp = score(round_disk(N), display=256)
     assert seen.raw_fractal_dimension > 1.5  # the noise, measured at full resolution
-    assert abs(seen.fractal_dimension - 1.0) < 0.25 < seen.raw_fractal_dimension - 1.25
+    # seen, the ramp's speckle leaves only a jagged edge, far closer to the disk's 1
+    assert seen.fractal_dimension - 1.0 < 0.4 < seen.raw_fractal_dimension - 1.0
+    # the grey ring of speckle: more mixed pixels, more grey levels, less compressible
+    assert seen.grey_fraction > 0.05 > crisp.grey_fraction
+    assert seen.grey_entropy > crisp.grey_entropy + 1
+    assert seen.compression > crisp.compression
 
 
 @pytest.mark.parametrize("value", [True, False])
-def test_uniform_images_score_zero_without_nan(value):
+def test_uniform_images_have_defined_scores(value):
     result = score(np.full((300, 300), value))
     assert result.fractal_dimension == 0.0 and result.raw_fractal_dimension == 0.0
     assert result.white_fraction == float(value)
-    assert not any(isinstance(v, float) and np.isnan(v) for v in result.as_dict().values())
+    assert (result.grey_fraction, result.grey_entropy, result.lacunarity) == (0.0, 0.0, 1.0)
+    assert 0 < result.compression < 0.05
+    assert not any(isinstance(v, float) and not np.isfinite(v)
+                   for v in result.as_dict().values())
 
 
-def test_small_images():
-    small = score(round_disk(40))  # under 64 px a side: boxes from 1 px
-    assert small.box_sizes == (1, 8) and 0.5 < small.fractal_dimension < 1.5
+def test_one_pixel_and_the_smallest_image():
+    dot = np.zeros((16, 16), bool)
+    dot[5, 9] = True
+    fit = box_counting(dot)  # one box at every size: a point, dimension 0
+    assert fit.dimension == pytest.approx(0.0, abs=1e-12) and fit.box_sizes == (2, 4)
+    result = score(dot)
+    assert result.display_size == 16 and np.isfinite(list(
+        v for v in result.as_dict().values() if isinstance(v, float))).all()
+    small = score(round_disk(40))  # boxes 2 to 8 px
+    assert small.box_sizes == (2, 8) and 0.5 < small.fractal_dimension < 1.5
     with pytest.raises(ScoreError, match="at least 16"):
         score(np.zeros((10, 10), bool))
+
+
+def test_texture_numbers_against_their_definitions():
+    rng = np.random.default_rng(4)
+    grey = rng.integers(0, 256, (64, 64)).astype(np.uint8)
+    p = np.bincount(grey.ravel(), minlength=256) / grey.size
+    assert grey_entropy(grey) == pytest.approx(-(p[p > 0] * np.log2(p[p > 0])).sum())
+    assert compression(grey) == len(zlib.compress(grey.tobytes(), 9)) / grey.size > 0.95
+    box = 8
+    masses = [grey[i:i + box, j:j + box].sum() / 255 for i in range(64 - box + 1)
+              for j in range(64 - box + 1)]
+    assert lacunarity(grey, box) == pytest.approx(np.mean(np.square(masses))
+                                                  / np.mean(masses) ** 2)
+    gappy = np.zeros((64, 64), np.uint8)
+    gappy[:16, :16] = 255  # one white block in black: gappy at 8 px boxes
+    assert lacunarity(gappy, box) > 5 > lacunarity(grey, box) >= 1
 
 
 def test_score_command_reads_any_black_and_white_image(tmp_path):
@@ -71,7 +185,8 @@ def test_score_command_reads_any_black_and_white_image(tmp_path):
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert abs(data["fractal_dimension"] - np.log(4) / np.log(3)) < 0.05
-    assert {"r2", "white_fraction", "raw_fractal_dimension", "traits"} <= set(data)
+    assert {"r2", "white_fraction", "raw_fractal_dimension", "traits", "grey_entropy",
+            "compression", "lacunarity", "grey_fraction"} <= set(data)
     colour = tmp_path / "colour.png"
     Image.fromarray(np.stack([np.where(koch_curve(64), 255, 0)] * 2 + [np.zeros((64, 64))], -1)
                     .astype(np.uint8)).save(colour)
@@ -83,9 +198,10 @@ def test_score_command_reads_any_black_and_white_image(tmp_path):
     assert missing.returncode == 2 and "does not exist" in missing.stderr
 
 
-def test_per_point_seeds_of_different_structure_score_apart():
+def test_per_point_seeds_of_different_texture_score_apart():
     """5227590 is broad soft bands, 6549664 a thin line in fine grey speckle (the paper's
-    Figure 1, per-point X(0)): seen at a third of their size, they score well apart."""
+    Figure 1, per-point X(0)): seen at a third of their size, the speckled one is greyer,
+    with more grey levels, and less compressible."""
     import torch
 
     from generator import rng
@@ -96,5 +212,8 @@ def test_per_point_seeds_of_different_structure_score_apart():
     for seed in (5227590, 6549664):
         spec = ArtworkSpec(seed=seed, resolution=384)
         labels = render_labels(spec, rng.draw(spec), device=torch.device("cpu"))
-        scores[seed] = score(labels, display=128).fractal_dimension
-    assert scores[6549664] - scores[5227590] > 0.1
+        scores[seed] = score(labels, display=128)
+    fine, broad = scores[6549664], scores[5227590]
+    assert fine.grey_fraction > broad.grey_fraction + 0.05
+    assert fine.grey_entropy > broad.grey_entropy + 0.3
+    assert fine.compression > broad.compression + 0.05

@@ -29,7 +29,9 @@ def make_record(spec=None, **score_overrides) -> dict:
     meta |= {"title": spec.title, "wq": spec.canonical()["wq"], "wv": spec.canonical()["wv"]}
     sc = {"fractal_dimension": 1.2345, "r2": 0.99, "box_sizes": [1, 8], "display_size": 32,
           "raw_fractal_dimension": 1.3, "raw_r2": 0.98, "white_fraction": 0.4,
-          "boundary_fraction": 0.05, "traits": {"structure": "intricate", "tone": "balanced"}}
+          "boundary_fraction": 0.05, "grey_fraction": 0.125, "grey_entropy": 2.5,
+          "compression": 0.3125, "lacunarity": 1.75,
+          "traits": {"structure": "intricate", "tone": "balanced"}}
     side = spec.resolution
     return {"meta": meta, "score": sc | score_overrides, "sides": {"thumb": side, "large": side}}
 
@@ -89,7 +91,11 @@ def test_context_lists_every_parameter_and_score():
     names = [name for name, _ in art["parameters"]]
     for word in ("n ", "d ", "T ", "window", "resolution", "init", "rng", "threshold"):
         assert any(n.startswith(word) for n in names), word
-    assert dict(art["scores"])["fractal dimension"] == "1.234"
+    scores = dict(art["scores"])
+    assert scores["fractal dimension"] == "1.234"
+    assert (scores["grey (mixed) share"], scores["grey-level entropy"]) == ("12.5%", "2.50 bits")
+    assert scores["compression complexity (zlib)"] == "0.312"  # 0.3125 rounds to even
+    assert scores["lacunarity (gliding box)"] == "1.750"
     assert art["traits"] == {"structure": "intricate", "tone": "balanced"}
 
 
@@ -180,6 +186,7 @@ def test_artwork_page_shows_spec_scores_and_command():
     assert "<math" in html and "<mn>1.1646</mn>" in html
     assert f'href="../{art["images"]["full"]}" download' in html
     assert "attnart render 1679700" in html
+    assert "<dt>lacunarity (gliding box)</dt><dd>1.750</dd>" in html
     assert 'rel="prev"' in html and 'rel="next"' in html
 
 
@@ -353,3 +360,16 @@ def test_base_url_is_quoted(tmp_path):
     build_tiny(tmp_path, [spec], base_url="https://example.org/my art/é")
     meta = json.loads((tmp_path / "site" / "metadata" / f"{spec.id}.json").read_text())
     assert meta["image"] == f"https://example.org/my%20art/%C3%A9/images/{spec.id}.png"
+
+
+def test_scores_cached_by_an_older_attnart_are_measured_again(tmp_path):
+    spec = make_spec(**TINY)
+    build_tiny(tmp_path, [spec])
+    path = tmp_path / "site" / "images" / f"{spec.id}.score.json"
+    fresh = json.loads(path.read_text())
+    old = {k: v for k, v in fresh.items() if k not in ("grey_entropy", "lacunarity")}
+    path.write_text(json.dumps(old))
+    result = build_tiny(tmp_path, [spec])
+    assert result.rendered == [] and json.loads(path.read_text()) == fresh
+    page = (tmp_path / "site" / "artworks" / f"{spec.id}.html").read_text()
+    assert "<dt>grey-level entropy</dt>" in page
