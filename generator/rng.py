@@ -13,7 +13,8 @@ Two streams, each reproducing what ``torch.manual_seed(seed)`` followed by the p
     ``c`` landing at element ``idx + stride * (4c + k)``, and the generator's offset then grows by
     ``4 * rounds``. Large draws therefore depend on the GPU's SM count and threads per SM.
     On the CPU, X(0) comes from the C module ``generator.kernels._initial`` when it was built:
-    the same numbers, bit for bit, a hundred times faster; nothing here imports torch.
+    the same numbers, bit for bit, six times faster per core and on every core; nothing here
+    imports torch.
 ``cpu``
     torch's CPU generator (mt19937), driven by torch itself so that its vectorised Box-Muller
     is reproduced bit for bit, but a slice at a time (see `_MersenneNormals`).
@@ -96,11 +97,12 @@ def draw(spec: ArtworkSpec) -> Draws:
 def unit_rows(x0: Array) -> Array:
     """X(0)'s rows scaled to unit vectors, as Appendix A does (`dynamics.normalize_initial`).
 
-    A numpy array is normalised in place by the C module, which rounds as torch does on the
-    CPU (the norm is sqrtf(fmaf(y, y, x * x))), so no torch is needed; without the module,
-    and for tensors, torch does it.
+    A float32 C-contiguous numpy array is normalised in place by the C module, which rounds
+    as torch does on the CPU (the norm is sqrtf(fmaf(y, y, x * x))), so no torch is needed;
+    without the module, and for tensors, torch does it.
     """
     if isinstance(x0, np.ndarray) and _initial is not None:
+        x0 = np.ascontiguousarray(x0, dtype=np.float32)
         _initial.unit_rows(x0, kernels.threads())
         return x0
     import torch
@@ -433,7 +435,7 @@ def _cpu_stream(spec: ArtworkSpec, x_numel: int):
 
 
 def _slice_of(values: torch.Tensor, start: int, stop: int, device) -> Array:
-    return _to_device(values[start:stop].numpy(), device)
+    return _to_device(values[start:stop].numpy().copy(), device)  # callers may change it
 
 
 _FILL_BLOCK = 16  # torch's CPU normal_fill turns 16 uniforms at a time into normals

@@ -192,6 +192,18 @@ def test_x0_depends_on_the_launch_grid_only_when_large():
     assert not np.array_equal(one_sm, t4)
 
 
+def test_torch_operations_compute_the_same_draw(monkeypatch):
+    """The GPU's path, torch operations, run on the CPU: the same layout and roundings (torch's
+    own float64 sin and cos may differ from the C library's in a last bit, hence a tolerance)."""
+    launches, _ = rng.cuda_launches(50_000, 8, 1, 256)
+    want = rng.cuda_normals(7, launches, 123, 45_678)
+    monkeypatch.setattr(rng, "_on_cpu", lambda device: False)
+    got = rng.cuda_normals(7, launches, 123, 45_678, CPU)
+    assert isinstance(got, torch.Tensor) and got.dtype == torch.float32
+    np.testing.assert_allclose(got.numpy(), want, rtol=0, atol=1e-6)
+    assert (got.numpy() == want).mean() > 0.999
+
+
 # --- the C module: the same numbers, fast --------------------------------------------------
 
 needs_c = pytest.mark.skipif(rng._initial is None, reason="the C module _initial was not built")
