@@ -197,11 +197,15 @@ def cmd_select(args) -> None:
         s = record.scores
         print(f"{rank:3d}  seed {record.spec.seed:<10d} D {s['fractal_dimension']:.3f}  "
               f"white {s['white_fraction']:6.1%}  {record.spec.id}")
-    other = ("favourites or unscored" if args.like else "outside the band"
-             if args.target_dimension is not None else "")
+    if args.like:
+        other = f"{selection.off_target} favourites or unscored, "
+    elif args.target_dimension is not None:
+        other = f"{selection.off_target} outside the band, "
+    else:
+        other = ""
     print(f"picked {len(selection.picks)} of {selection.considered}: {selection.degenerate} "
-          f"mostly one colour, " + (f"{selection.off_target} {other}, " if other else "")
-          + f"{selection.duplicates} near-duplicates passed over; wrote {args.out}")
+          f"mostly one colour, {other}{selection.duplicates} near-duplicates passed over; "
+          f"wrote {args.out}")
 
 
 def cmd_review(args) -> None:
