@@ -237,12 +237,15 @@ def cmd_select(args) -> None:
         s = record.scores
         print(f"{rank:3d}  seed {record.spec.seed:<10d} D {s['fractal_dimension']:.3f}  "
               f"white {s['white_fraction']:6.1%}  {record.spec.id}", file=report)
-    other = ("favourites or unscored" if args.like else "outside the band"
-             if args.target_dimension is not None else "")
+    if args.like:
+        other = f"{selection.off_target} favourites or unscored, "
+    elif args.target_dimension is not None:
+        other = f"{selection.off_target} outside the band, "
+    else:
+        other = ""
     print(f"picked {len(selection.picks)} of {selection.considered}: {selection.degenerate} "
-          f"mostly one colour, " + (f"{selection.off_target} {other}, " if other else "")
-          + f"{selection.duplicates} near-duplicates passed over; wrote "
-          f"{'standard output' if to_stdout else args.out}", file=report)
+          f"mostly one colour, {other}{selection.duplicates} near-duplicates passed over; "
+          f"wrote {'standard output' if to_stdout else args.out}", file=report)
     if to_stdout:
         sys.stdout.write(selection.toml)
 

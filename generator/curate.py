@@ -1,10 +1,15 @@
 """Sweeps over seed lists into a catalog, and the selection of the best artworks from it.
 
 A sweep renders each artwork at a small preview resolution, scores it and records it (see
-`generator.catalog`); a selection ranks the catalog by how close the fractal dimension lies
-to a target, in the spirit of Spehar et al. (2003), who found that people tend to prefer
-fractals of D ≈ 1.3-1.5 over both smoother and rougher ones: the centre is tunable and the
-maximum is not rewarded.
+`generator.catalog`); `preview` is that whole step for one seed, a plain function. A selection
+leaves out images that are mostly one colour and near-duplicates, and ranks the rest by one of
+three orders: by default *intricacy*, the mean of each artwork's percentile ranks in the
+catalog of INTRICACY's scores, calibrated on the only human curation of this art we know (the
+paper's five published seeds rank in the top quarter of a few hundred random ones; README and
+`benchmarks/calibration.py` give the figures); by closeness of the fractal dimension to a
+target (Spehar et al. 2003 found D ≈ 1.3-1.5 preferred on average, Spehar et al. 2016 found
+preference types, so one target is too blunt for a default); or by likeness to favourites
+(distance to the nearest one in the standardised scores).
 
 A preview of an `init = "shared"` artwork is its full-resolution landscape sampled more
 coarsely; a `per-point` one draws a fresh X(0) per grid point, so it is another sample of the
@@ -13,7 +18,8 @@ a final render is measured on it shown at 512 px, about a third of its 1500 px, 
 averages the speckle away; the preview is scored halved, which does the same. Raw 256²
 previews of per-point seeds 1-8 scored D = 1.58-1.74, noise; halved they scored within 0.06
 of 768² renders shown at 256 px (1.19-1.66). For shared seeds 1-5, halved 256² previews
-scored within 0.06 of 1500² renders shown at 512 px.
+scored within 0.06 of 1500² renders shown at 512 px. (Figures of the first box-counting
+estimator; the reasoning holds for the present one.)
 """
 
 from __future__ import annotations

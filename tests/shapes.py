@@ -1,5 +1,7 @@
 """Black-and-white rasterisations of shapes whose box-counting dimension is known."""
 
+import functools
+
 import numpy as np
 from skimage.draw import disk, polygon
 
@@ -25,6 +27,11 @@ def round_disk(n: int) -> np.ndarray:  # dimension 1
 
 
 def koch_curve(n: int, depth: int = 6) -> np.ndarray:  # boundary dimension log 4 / log 3
+    return _koch_curve(n, depth).copy()  # drawing its 4,097 corners takes seconds: once
+
+
+@functools.cache
+def _koch_curve(n: int, depth: int) -> np.ndarray:
     # depth 6: segments of 1.4 px at 1024², finer than the smallest box the fit uses
     points = np.array([[0.0, 0.0], [1.0, 0.0]])
     for _ in range(depth):
