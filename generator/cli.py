@@ -201,6 +201,33 @@ def cmd_select(args) -> None:
           f"{selection.duplicates} near-duplicates passed over; wrote {args.out}")
 
 
+def cmd_explore(args) -> None:
+    try:
+        from generator.explore.app import bind, create_app, serve, url_of
+    except ImportError as e:
+        if (e.name or "").split(".")[0] not in ("starlette", "uvicorn"):
+            raise
+        raise ArtError("attnart explore needs the explore extra: "
+                       "pip install 'attention-art[explore]'") from None
+    from generator.render import resolve_device
+
+    if not 0 <= args.port <= 65535:
+        raise ArtError(f"--port must be in 0..65535 (0: any free port), got {args.port}")
+    app = create_app(_spec(args), save=args.save, device=resolve_device(args.device),
+                     backend=args.backend)
+    sock = bind(args.host, args.port)
+    url = url_of(sock)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"attnart: warning: serving on {args.host}: anyone who can reach this machine "
+              "can use the explorer and make it render", file=sys.stderr)
+    print(f"attnart explore: {url} (Ctrl-C stops)", flush=True)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(url)
+    serve(app, sock)
+
+
 def _parser() -> Parser:
     parser = Parser(prog="attnart", description="Render, score, curate and publish the "
                     "convergence landscapes of an attention-like map.")
@@ -289,6 +316,20 @@ def _parser() -> Parser:
                    help="SQLite catalog, created when missing (default %(default)s)")
     p.add_argument("--workers", type=int, metavar="N",
                    help="processes (default: 1 on a GPU, 2 on a CPU)")
+
+    p = command("explore", cmd_explore, "explore a seed's landscape in the browser: a local "
+                "server renders tiles as you pan and zoom", seed=False)
+    runtime(p)
+    p.add_argument("seed", type=_seed, nargs="?", default=1679700, metavar="SEED",
+                   help="where to start (default %(default)s); the page changes it")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default %(default)s: this machine only)")
+    p.add_argument("--port", type=int, default=8765,
+                   help="port (default %(default)s; 0 picks a free one)")
+    p.add_argument("--save", type=Path, metavar="PICKS.toml",
+                   help="seeds file that 'save this view' appends to (created if missing); "
+                        "without it saving is off")
+    p.add_argument("--open", action="store_true", help="open the page in a browser")
 
     d = Criteria()
     p = sub.add_parser("select", help="pick the best artworks of a catalog into a seeds file",
