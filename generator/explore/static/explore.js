@@ -118,10 +118,25 @@
       showWindow();
       return true;
     }, function (error) {
-      if (error.name !== "AbortError") { say(error.message); }
+      if (error.name === "AbortError") { return false; }  // a newer change replaced it
+      say(error.message);
       fillForm();
       return false;
     });
+  }
+
+  // The form's own constraints (HTML min, max, pattern) first, then the server's.
+  function changed() {
+    var bad = Array.prototype.find.call($("controls").elements, function (e) {
+      return e.willValidate && !e.checkValidity();
+    });
+    if (bad) {
+      say(bad.name + ": " + bad.validationMessage);
+      fillForm();
+      return;
+    }
+    var candidate = readForm();
+    if (FIELDS.some(function (k) { return candidate[k] !== params[k]; })) { apply(candidate); }
   }
 
   function stepSeed(delta) {
@@ -193,8 +208,10 @@
         ", b " + fmt(e.latlng.lng, map.getZoom());
     });
     map.on("moveend", onMoved);
-    $("controls").addEventListener("change", function () { apply(readForm()); });
-    $("controls").addEventListener("submit", function (e) { e.preventDefault(); apply(readForm()); });
+    $("controls").addEventListener("change", changed);
+    $("controls").addEventListener("keydown", function (e) {
+      if (e.key === "Enter") { e.preventDefault(); changed(); }
+    });
     $("prev").addEventListener("click", function () { stepSeed(-1n); });
     $("next").addEventListener("click", function () { stepSeed(1n); });
     $("random").addEventListener("click", randomSeed);
