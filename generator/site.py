@@ -270,18 +270,9 @@ def build_context(records: list[dict], *, title: str = DEFAULT_TITLE, base_url: 
         description = (f"{name}: seed {meta['seed']}, fractal dimension "
                        f"{sc['fractal_dimension']:.3f}, "
                        + ", ".join(sc["traits"].values()) + ".")
-        deepzoom = record.get("deepzoom")
-        metadata = {
-            "name": name, "description": description,
-            "image": _absolute(base_url, f"images/{aid}.png"),
-            "external_url": _absolute(base_url, page),
-            "attributes": _attributes(meta, sc),
-        }
-        if deepzoom is not None and not meta.get("video"):
-            metadata["animation_url"] = _absolute(base_url, page)
         artworks.append({
             "id": aid, "name": name, "seed": meta["seed"], "anchor": anchor, "page": page,
-            "deepzoom": deepzoom,
+            "deepzoom": record.get("deepzoom"),
             "images": images,
             "matrices": [(label, [[_shown(v) for v in row] for row in meta[key]])
                          for label, key in (("Q", "W_Q"), ("V", "W_V"))],
@@ -290,8 +281,15 @@ def build_context(records: list[dict], *, title: str = DEFAULT_TITLE, base_url: 
             "caption": f"Seed {meta['seed']} · fractal dimension {sc['fractal_dimension']:.3f}",
             "command": render_command(meta), "sidecar": f"images/{aid}.json",
             "metadata_path": f"metadata/{aid}.json",
-            "metadata": metadata,
+            "metadata": {
+                "name": name, "description": description,
+                "image": _absolute(base_url, f"images/{aid}.png"),
+                "external_url": _absolute(base_url, page),
+                "attributes": _attributes(meta, sc),
+            },
         })
+        if record.get("deepzoom"):  # the zoomable page is the artwork's interactive form
+            artworks[-1]["metadata"]["animation_url"] = _absolute(base_url, page)
     for i, art in enumerate(artworks):
         art["previous"] = artworks[i - 1]["page"] if i > 0 else None
         art["previous_name"] = artworks[i - 1]["name"] if i > 0 else None
