@@ -204,7 +204,7 @@ def cmd_select(args) -> None:
 
 def cmd_explore(args) -> None:
     try:
-        from generator.explore.app import bind, create_app, serve, url_of
+        from generator.explore.app import LOOPBACK, bind, create_app, serve, url_of
     except ImportError as e:
         if (e.name or "").split(".")[0] not in ("starlette", "uvicorn"):
             raise
@@ -214,11 +214,12 @@ def cmd_explore(args) -> None:
 
     if not 0 <= args.port <= 65535:
         raise ArtError(f"--port must be in 0..65535 (0: any free port), got {args.port}")
+    local = args.host in LOOPBACK
     app = create_app(_spec(args), save=args.save, device=resolve_device(args.device),
-                     backend=args.backend)
+                     backend=args.backend, hosts=LOOPBACK if local else ("*",))
     sock = bind(args.host, args.port)
     url = url_of(sock)
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
+    if not local:
         print(f"attnart: warning: serving on {args.host}: anyone who can reach this machine "
               "can use the explorer and make it render", file=sys.stderr)
     print(f"attnart explore: {url} (Ctrl-C stops)", flush=True)

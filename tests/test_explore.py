@@ -227,6 +227,18 @@ def test_bad_saves_are_refused_and_the_file_kept(shared):
     assert (path.read_bytes() if path.exists() else None) == before
 
 
+def test_requests_for_other_host_names_are_refused(shared):
+    """A page on an attacker's domain that resolves to 127.0.0.1 gets nothing (DNS rebinding)."""
+    for host, status in (("evil.example", 400), (f"evil.example:{shared.port}", 400),
+                         (f"localhost:{shared.port}", 200), (f"127.0.0.1:{shared.port}", 200)):
+        conn = http.client.HTTPConnection("127.0.0.1", shared.port, timeout=30)
+        conn.request("GET", "/api/config", headers={"Host": host})
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+        assert response.status == status, host
+
+
 def test_saving_is_off_without_save(unsaved):
     status, reply = unsaved.json("api/save", {"seed": 5, "z": 1, "px": 0, "py": 0, "size": 64})
     assert status == 409 and "--save" in reply["error"]

@@ -159,3 +159,32 @@ def test_controls_change_the_artwork_and_save_view_writes_it(page, server):
     assert f"--resolution {saved.resolution} " in command
     box = page.locator("#map").bounding_box()
     assert saved.resolution == int(min(box["width"], box["height"]))
+
+
+def test_pinch_zooms_in(browser, server):
+    w = Page(browser, server.url, viewport=VIEWPORT, has_touch=True)
+    try:
+        page = w.page
+        w.goto("?seed=1679700&z=2&a=0&b=0")
+        wait_tiles(page, "1679700")
+        box = page.locator("#map").bounding_box()
+        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        cdp = w.context.new_cdp_session(page)
+
+        def touch(kind: str, spread: float):
+            points = [] if kind == "touchEnd" else [{"x": cx - spread, "y": cy, "id": 1},
+                                                    {"x": cx + spread, "y": cy, "id": 2}]
+            cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+        touch("touchStart", 40)
+        for spread in range(50, 200, 10):  # fingers apart: about four times closer in
+            touch("touchMove", spread)
+            page.wait_for_timeout(16)
+        touch("touchEnd", 0)
+        now = wait_state(page, z=lambda z: int(z) > 2)
+        wait_tiles(page, "1679700")
+        assert int(now["z"]) <= 5
+        cdp.detach()
+    finally:
+        w.context.close()
+    w.check()

@@ -24,6 +24,8 @@ from PIL import Image
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -46,6 +48,9 @@ WORLDS_KEPT = 8  # per-point X(0) sources, one per (parameters, zoom)
 MAX_BODY = 16 * 1024  # bytes of a save request
 MAX_TITLE = 200
 PARAMETERS = ("seed", "init", "iterations", "points", "threshold")  # what the page may change
+# Names a browser may use for a server on this machine. Any other Host header is refused, so
+# that a web page whose domain an attacker points at 127.0.0.1 (DNS rebinding) cannot use it.
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class BadRequest(ArtError):
@@ -204,8 +209,9 @@ def _error(status: int, message: str) -> JSONResponse:
 
 def create_app(base: ArtworkSpec, *, save: Path | None = None,
                device: torch.device = torch.device("cpu"), backend: str = "auto",
-               cache_bytes: int = CACHE_BYTES) -> Starlette:
-    """The explorer for `base` (its seed and parameters are where the page starts)."""
+               cache_bytes: int = CACHE_BYTES, hosts: tuple[str, ...] = LOOPBACK) -> Starlette:
+    """The explorer for `base` (its seed and parameters are where the page starts), answering
+    requests addressed to `hosts` only ("*": any)."""
     if save is not None:
         check_save(save)
     cache, worlds = LRU(cache_bytes), OrderedDict()
@@ -312,7 +318,8 @@ def create_app(base: ArtworkSpec, *, save: Path | None = None,
         routes=[Route("/tiles/{z}/{x}/{y}.png", tile), Route("/api/config", config),
                 Route("/api/view", view), Route("/api/save", save_view, methods=["POST"]),
                 Route("/api/status", status), Mount("/", static)],
-        exception_handlers={BadRequest: bad_request, HTTPException: http_error})
+        exception_handlers={BadRequest: bad_request, HTTPException: http_error},
+        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))])
 
 
 def bind(host: str, port: int) -> socket.socket:
