@@ -190,7 +190,7 @@ def cmd_build(args) -> None:
     specs = _seeds_file(args)
     result = build(specs, args.out, device=resolve_device(args.device), backend=args.backend,
                    title=args.title, base_url=args.base_url, templates=args.templates,
-                   force=args.force, progress=_progress(args))
+                   force=args.force, deep_zoom=args.deep_zoom, progress=_progress(args))
     _report_repaired(args.out, result.repaired)
     if not args.quiet:
         print(f"{args.out}: {len(result.records)} artworks, {len(result.rendered)} rendered, "
@@ -301,6 +301,34 @@ def cmd_theme(args) -> None:
           f"--templates {args.copy}", file=sys.stderr)
 
 
+def cmd_explore(args) -> None:
+    try:
+        from generator.explore.app import LOOPBACK, bind, create_app, serve, url_of
+    except ImportError as e:
+        if (e.name or "").split(".")[0] not in ("starlette", "uvicorn"):
+            raise
+        raise ArtError("attnart explore needs the explore extra: "
+                       "pip install 'attention-art[explore]'") from None
+    from generator.render import resolve_device
+
+    if not 0 <= args.port <= 65535:
+        raise ArtError(f"--port must be in 0..65535 (0: any free port), got {args.port}")
+    local = args.host in LOOPBACK
+    app = create_app(_spec(args), save=args.save, device=resolve_device(args.device),
+                     backend=args.backend, hosts=LOOPBACK if local else ("*",))
+    sock = bind(args.host, args.port)
+    url = url_of(sock)
+    if not local:
+        print(f"attnart: warning: serving on {args.host}: anyone who can reach this machine "
+              "can use the explorer and make it render", file=sys.stderr)
+    print(f"attnart explore: {url} (Ctrl-C stops)", flush=True)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(url)
+    serve(app, sock)
+
+
 def _parser() -> Parser:
     parser = Parser(prog="attnart", description="Render, score, curate and publish the "
                     "convergence landscapes of an attention-like map.")
@@ -377,6 +405,9 @@ def _parser() -> Parser:
     p.add_argument("--base-url", default="", metavar="URL",
                    help="where the site will live, for absolute URLs in the NFT metadata; "
                         "pages link relatively either way")
+    p.add_argument("--deep-zoom", type=int, metavar="N",
+                   help="also render each artwork at N×N as a tile pyramid its page zooms "
+                        "into (e.g. 8192)")
 
     p = command("jekyll", cmd_jekyll, "write the artworks and their page into a Jekyll site",
                 seed=False)
@@ -408,6 +439,20 @@ def _parser() -> Parser:
                    help="SQLite catalog, created when missing (default %(default)s)")
     p.add_argument("--workers", type=int, metavar="N",
                    help="processes (default: 1 on a GPU, 2 on a CPU)")
+
+    p = command("explore", cmd_explore, "explore a seed's landscape in the browser: a local "
+                "server renders tiles as you pan and zoom", seed=False)
+    runtime(p)
+    p.add_argument("seed", type=_seed, nargs="?", default=1679700, metavar="SEED",
+                   help="where to start (default %(default)s); the page changes it")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default %(default)s: this machine only)")
+    p.add_argument("--port", type=int, default=8765,
+                   help="port (default %(default)s; 0 picks a free one)")
+    p.add_argument("--save", type=Path, metavar="PICKS.toml",
+                   help="seeds file that 'save this view' appends to (created if missing); "
+                        "without it saving is off")
+    p.add_argument("--open", action="store_true", help="open the page in a browser")
 
     d = Criteria()
     p = sub.add_parser("select", help="pick the best artworks of a catalog into a seeds file",

@@ -15,21 +15,25 @@ leaves the previous site as it was.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
+import math
 import os
 import urllib.parse
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from PIL import Image
 from tqdm import tqdm
 
+from generator import rng
 from generator.errors import OutputError, SpecError
 from generator.files import json_text, write_files
-from generator.render import cached_render, downsample, intact
+from generator.render import cached_render, downsample, intact, render_labels, to_image
 from generator.score import FEATURES, MIN_SIDE, load_labels, score
-from generator.spec import ArtworkSpec
+from generator.spec import MAX_RESOLUTION, ArtworkSpec
 from generator.theme import Theme
 
 MANIFEST = ".attnart-manifest.json"
@@ -55,6 +59,74 @@ def artwork_files(aid: str) -> dict[str, str]:
 
 def image_path(out: Path, spec: ArtworkSpec) -> Path:
     return out / artwork_files(spec.id)["full"]
+
+
+# ---- deep zoom -----------------------------------------------------------------------------
+# A pyramid as web maps cut them: level `levels - 1` is the N² render, each level above it
+# half the side (2x2 box means: grey where black and white mix), every level cut into 256²
+# tiles named deepzoom/<id>-<N>/<z>/<x>/<y>.png. The deepest level is 1-bit, the others
+# 8-bit grey. A tile of one colour is not written: the page draws it from the pyramid's
+# description, which it carries itself, so that nothing is fetched but images (file:// works).
+
+DEEP_TILE = 256
+
+
+def pyramid_levels(side: int) -> int:
+    return 1 + max(0, math.ceil(math.log2(side / DEEP_TILE)))
+
+
+def pyramid_files(artwork_id: str, side: int, blank=()) -> list[str]:
+    """The one place a pyramid's files are named, relative to the site root: its description
+    and every tile but those in `blank`."""
+    folder = f"deepzoom/{artwork_id}-{side}"
+    levels = pyramid_levels(side)
+    names = [f"{folder}/pyramid.json"]
+    for z in range(levels):
+        count = -(-side // (DEEP_TILE << (levels - 1 - z)))
+        names += [f"{folder}/{z}/{x}/{y}.png" for x in range(count) for y in range(count)
+                  if f"{z}/{x}/{y}" not in blank]
+    return names
+
+
+def pyramid_dir(out: Path, artwork_id: str, side: int) -> Path:
+    return out / Path(pyramid_files(artwork_id, side)[0]).parent
+
+
+def _pyramid(out: Path, spec: ArtworkSpec, side: int, *, device: str, backend: str,
+             progress: bool) -> dict:
+    """Render `spec` at side², write its tiles (once), return the pyramid's description."""
+    folder = pyramid_dir(out, spec.id, side)
+    described = _read_json(folder / "pyramid.json")
+    if described is not None:
+        return described
+    big = dataclasses.replace(spec, resolution=side)
+    image = to_image(render_labels(big, rng.draw(big), device=device, backend=backend,
+                                   progress=progress))
+    levels = pyramid_levels(side)
+    blank, files = {}, {}
+    for z in reversed(range(levels)):
+        for y in range(-(-image.height // DEEP_TILE)):
+            for x in range(-(-image.width // DEEP_TILE)):
+                tile = image.crop((x * DEEP_TILE, y * DEEP_TILE,
+                                   min(image.width, (x + 1) * DEEP_TILE),
+                                   min(image.height, (y + 1) * DEEP_TILE)))
+                low, high = tile.getextrema()
+                if low == high and tile.size == (DEEP_TILE, DEEP_TILE):
+                    blank[f"{z}/{x}/{y}"] = low
+                    continue
+                buf = io.BytesIO()
+                if z == levels - 1:
+                    tile = tile.convert("1", dither=Image.Dither.NONE)
+                tile.save(buf, format="PNG", optimize=True)
+                files[folder / str(z) / str(x) / f"{y}.png"] = buf.getvalue()
+        image = image.reduce(2)
+    described = {"path": folder.relative_to(out).as_posix(), "size": side, "levels": levels,
+                 "tile": DEEP_TILE, "blank": blank}
+    for path in [*files, folder / "pyramid.json"]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    write_files(files)
+    write_files({folder / "pyramid.json": json_text(described).encode()})  # last: complete
+    return described
 
 
 @dataclass
@@ -102,9 +174,11 @@ def _variants(out: Path, artwork_id: str, png: Path, size: int) -> dict[str, int
 
 
 def gather(specs: list[ArtworkSpec], out: Path, *, device: str, backend: str = "auto",
-           elsewhere: tuple[Path, ...] = (), progress: bool = False) -> BuildResult:
+           elsewhere: tuple[Path, ...] = (), deep_zoom: int | None = None,
+           progress: bool = False) -> BuildResult:
     """Render, score and derive what is missing; `elsewhere` are other sites whose intact
-    renders are copied rather than rendered again. Returns the records and what was done."""
+    renders are copied rather than rendered again; `deep_zoom` N adds each artwork's tile
+    pyramid at N². Returns the records and what was done."""
     result = BuildResult([])
     for spec in tqdm(specs, unit="artwork", disable=not progress, desc="build"):
         png = image_path(out, spec)
@@ -123,7 +197,11 @@ def gather(specs: list[ArtworkSpec], out: Path, *, device: str, backend: str = "
             cached = score(load_labels(png)).as_dict()
             write_files({score_file: json_text(cached).encode()})
         sides = _variants(out, spec.id, png, meta["size"])
-        result.records.append({"meta": meta, "score": cached, "sides": sides})
+        record = {"meta": meta, "score": cached, "sides": sides}
+        if deep_zoom is not None:
+            record["deepzoom"] = _pyramid(out, spec, deep_zoom, device=device,
+                                          backend=backend, progress=progress)
+        result.records.append(record)
     return result
 
 
@@ -245,6 +323,7 @@ def build_context(records: list[dict], *, title: str = DEFAULT_TITLE, base_url: 
                        + ", ".join(sc["traits"].values()) + ".")
         artworks.append({
             "id": aid, "name": name, "seed": meta["seed"], "anchor": anchor, "page": page,
+            "deepzoom": record.get("deepzoom"),
             "images": images,
             "matrices": [(label, [[_shown(v) for v in row] for row in meta[key]])
                          for label, key in (("Q", "W_Q"), ("V", "W_V"))],
@@ -260,6 +339,8 @@ def build_context(records: list[dict], *, title: str = DEFAULT_TITLE, base_url: 
                 "attributes": _attributes(meta, sc),
             },
         })
+        if record.get("deepzoom"):  # the zoomable page is the artwork's interactive form
+            artworks[-1]["metadata"]["animation_url"] = _metadata_url(base_url, page)
     for i, art in enumerate(artworks):
         art["previous"] = artworks[i - 1]["page"] if i > 0 else None
         art["previous_name"] = artworks[i - 1]["name"] if i > 0 else None
@@ -293,15 +374,29 @@ def site_files(context: dict, theme: Theme | None = None) -> dict[str, bytes]:
         files[art["metadata_path"]] = json_text(art["metadata"]).encode()
     files["metadata/collection.json"] = json_text(context["collection"]).encode()
     files |= {f"static/{name}": data for name, data in theme.static_files().items()}
+    if any(art["deepzoom"] for art in context["artworks"]):
+        files |= {f"static/leaflet/{name}": data for name, data in _leaflet().items()}
     return files
 
 
-def _planned(specs: list[ArtworkSpec], theme: Theme) -> list[str]:
-    """Every file a build of `specs` writes, relative to the site root, known before any."""
+def _leaflet() -> dict[str, bytes]:
+    """The explorer's vendored viewer, which deep-zoom pages share."""
+    folder = resources.files("generator.explore") / "static" / "leaflet"
+    return {name: (folder / name).read_bytes()
+            for name in ("leaflet.js", "leaflet.css", "LICENSE", "VERSION")}
+
+
+def _planned(specs: list[ArtworkSpec], theme: Theme, deep_zoom: int | None) -> list[str]:
+    """Every file a build of `specs` may write, relative to the site root, known before any
+    (every tile of a pyramid: which are blank is known only once it is rendered)."""
     names = {"index.html", "metadata/collection.json", MANIFEST}
     names |= {f"static/{name}" for name in theme.static_files()}
+    if deep_zoom is not None:
+        names |= {f"static/leaflet/{name}" for name in _leaflet()}
     for spec in specs:
         names |= set(artwork_files(spec.id).values())
+        if deep_zoom is not None:
+            names |= set(pyramid_files(spec.id, deep_zoom))
     return sorted(names)
 
 
@@ -327,9 +422,10 @@ def _manifest(files: list[str]) -> bytes:
 
 def build(specs: list[ArtworkSpec], out: Path, *, device: str, backend: str = "auto",
           title: str = DEFAULT_TITLE, base_url: str = "", templates: Path | None = None,
-          elsewhere: tuple[Path, ...] = (), force: bool = False,
+          elsewhere: tuple[Path, ...] = (), force: bool = False, deep_zoom: int | None = None,
           progress: bool = False) -> BuildResult:
-    """Render what is missing (by spec id), score it, and write the gallery into `out`.
+    """Render what is missing (by spec id), score it, and write the gallery into `out`;
+    `deep_zoom` N also renders each artwork at N² as a zoomable tile pyramid on its page.
 
     `templates` is a user theme folder overriding the built-in theme file by file;
     `elsewhere`, other sites whose renders may be reused. Everything that could stop the
@@ -341,11 +437,14 @@ def build(specs: list[ArtworkSpec], out: Path, *, device: str, backend: str = "a
     theme = Theme(templates)
     theme.templates(*PAGES)  # a broken theme fails before any render
     base_url = check_base_url(base_url)
+    if deep_zoom is not None and not DEEP_TILE <= deep_zoom <= MAX_RESOLUTION:
+        raise SpecError(f"--deep-zoom must be in {DEEP_TILE}..{MAX_RESOLUTION} (pixels a side), "
+                        f"got {deep_zoom}")
     for spec in specs:  # every artwork is scored, and scores need room for their boxes
         if spec.resolution < MIN_SIDE:
             raise SpecError(f"a gallery needs --resolution {MIN_SIDE} or more (seed "
                             f"{spec.seed} has {spec.resolution})")
-    planned = _planned(specs, theme)
+    planned = _planned(specs, theme, deep_zoom)
     previous = [n for n in (_read_json(out / MANIFEST) or {}).get("files", [])
                 if isinstance(n, str)]
     _check_folder(out, planned, previous, force)
@@ -356,8 +455,15 @@ def build(specs: list[ArtworkSpec], out: Path, *, device: str, backend: str = "a
         write_files({out / MANIFEST: _manifest(journal)})
 
     result = gather(specs, out, device=device, backend=backend, elsewhere=elsewhere,
-                    progress=progress)
+                    deep_zoom=deep_zoom, progress=progress)
     files = site_files(build_context(result.records, title=title, base_url=base_url), theme)
+    blank = set()  # tiles of one colour, planned but never written
+    for record in result.records:
+        if record.get("deepzoom"):
+            aid, pyramid = record["meta"]["id"], record["deepzoom"]
+            blank |= (set(pyramid_files(aid, pyramid["size"]))
+                      - set(pyramid_files(aid, pyramid["size"], pyramid["blank"])))
+    planned = [n for n in planned if n not in blank]
     files[MANIFEST] = _manifest(planned)
     changed = {out / n: data for n, data in files.items()
                if not (out / n).is_file() or (out / n).read_bytes() != data}

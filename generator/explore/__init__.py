@@ -1,0 +1,1 @@
+"""The local explorer: tile geometry and rendering (`tiles`), the server (`app`), its page."""

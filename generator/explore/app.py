@@ -1,0 +1,347 @@
+"""The explorer's server: an app factory (Starlette) over the tile renderer, and `serve`.
+
+Every request is untrusted input: each parameter is parsed by hand against an allow-list and
+the limits below, and anything else gets a 400 with a one-line JSON message. Static files come
+from the package's `static/` folder through Starlette's StaticFiles, which refuses paths that
+leave it. Views are saved only to the file fixed when the server started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+import json
+import re
+import socket
+from collections import OrderedDict
+from pathlib import Path
+
+import tomllib
+import uvicorn
+from PIL import Image
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from generator import rng
+from generator.errors import ArtError, OutputError, SpecError
+from generator.explore import tiles
+from generator.files import write_files
+from generator.render import describe, to_image
+from generator.score import MIN_SIDE
+from generator.site import render_command
+from generator.spec import MAX_RESOLUTION, SEED_MAX, ArtworkSpec, load_seeds
+
+# One tile may cost up to (1000 / 100) x (64 / 20)² ~ 100 times the default tile, ~10 s.
+MAX_ITERATIONS = 1000
+MAX_POINTS = 64
+CACHE_BYTES = 64 * 2**20  # encoded tiles kept, least recently used first out
+WORLDS_KEPT = 8  # per-point X(0) sources, one per (parameters, zoom)
+MAX_BODY = 16 * 1024  # bytes of a save request
+MAX_TITLE = 200
+PARAMETERS = ("seed", "init", "iterations", "points", "threshold")  # what the page may change
+# Names a browser may use for a server on this machine. Any other Host header is refused, so
+# that a web page whose domain an attacker points at 127.0.0.1 (DNS rebinding) cannot use it.
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class BadRequest(ArtError):
+    """A request the explorer refuses: its message goes back as a 400's JSON."""
+
+
+class LRU:
+    """A byte-bounded least-recently-used map of bytes values."""
+
+    def __init__(self, limit: int):
+        self.limit, self.size = limit, 0
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+
+    def get(self, key: str) -> bytes | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: str, value: bytes) -> None:
+        if key in self._items:
+            self.size -= len(self._items.pop(key))
+        self._items[key] = value
+        self.size += len(value)
+        while self.size > self.limit and len(self._items) > 1:
+            self.size -= len(self._items.popitem(last=False)[1])
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+# ---- parameters --------------------------------------------------------------------------
+
+
+def _integer(name: str, text, low: int, high: int) -> int:
+    if isinstance(text, bool):
+        raise BadRequest(f"{name} must be an integer in {low}..{high}, got {text!r}")
+    if isinstance(text, str):
+        if not re.fullmatch(r"-?[0-9]{1,25}", text):
+            raise BadRequest(f"{name} must be an integer in {low}..{high}, got {text[:40]!r}")
+        text = int(text)
+    if not isinstance(text, int) or not low <= text <= high:
+        raise BadRequest(f"{name} must be an integer in {low}..{high}, got {text!r}")
+    return text
+
+
+def _number(name: str, text) -> float:
+    try:
+        return float(text) if isinstance(text, (str, int, float)) else float("nan")
+    except ValueError:
+        raise BadRequest(f"{name} must be a number, got {str(text)[:40]!r}") from None
+
+
+def parameters(base: ArtworkSpec, given: dict) -> ArtworkSpec:
+    """`base` with the page's parameters (strings or JSON values) applied, all validated."""
+    unknown = sorted(set(given) - set(PARAMETERS))
+    if unknown:
+        raise BadRequest(f"unknown parameter {unknown[0][:40]!r}; the explorer takes "
+                         + ", ".join(PARAMETERS))
+    changes = {}
+    if "seed" in given:
+        changes["seed"] = _integer("seed", given["seed"], 0, SEED_MAX)
+    if "init" in given:
+        changes["init"] = given["init"]
+    if "iterations" in given:
+        changes["iterations"] = _integer("iterations", given["iterations"], 0, MAX_ITERATIONS)
+    if "points" in given:
+        changes["points"] = _integer("points", given["points"], 1, MAX_POINTS)
+    if "threshold" in given:
+        changes["threshold"] = _number("threshold", given["threshold"])
+    try:
+        return dataclasses.replace(base, **changes)
+    except SpecError as e:
+        raise BadRequest(str(e)) from None
+
+
+def _query(request: Request) -> dict:
+    params = request.query_params
+    repeated = [key for key in params if len(params.getlist(key)) > 1]
+    if repeated:
+        raise BadRequest(f"parameter {repeated[0][:40]!r} is given twice")
+    return dict(params)
+
+
+def view_spec(base: ArtworkSpec, given: dict) -> ArtworkSpec:
+    """The artwork of a view: `size`² pixels at zoom `z` from pixel (`px`, `py`), titled."""
+    given = dict(given)
+    z = _integer("z", given.pop("z", None), 0, tiles.MAX_ZOOM)
+    size = _integer("size", given.pop("size", None), MIN_SIDE, MAX_RESOLUTION)
+    reach = tiles.world_size(z) * (1 + tiles.WORLD_TILES_AROUND)  # as far as tiles go
+    px = _integer("px", given.pop("px", None), -reach, reach)
+    py = _integer("py", given.pop("py", None), -reach, reach)
+    title = given.pop("title", "")
+    if not isinstance(title, str) or len(title) > MAX_TITLE or not title.isprintable():
+        raise BadRequest(f"title must be one line of printable text, at most {MAX_TITLE} "
+                         "characters")
+    spec = parameters(base, given)
+    window = tiles.pixel_window(z, px, py, size)
+    return dataclasses.replace(spec, window=window, resolution=size,
+                               title=title.strip() or f"Seed {spec.seed}")
+
+
+# ---- saving views ------------------------------------------------------------------------
+
+
+def check_save(path: Path) -> None:
+    """Fail at start when views could not be saved to `path`."""
+    if not path.parent.is_dir():
+        raise OutputError(f"--save folder {path.parent} does not exist; create it first")
+    if path.is_dir():
+        raise OutputError(f"--save {path} is a folder; give a .toml file")
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text())
+        except (OSError, ValueError) as e:
+            raise OutputError(f"--save {path} is not a seeds TOML file ({e}); give a new "
+                              "file or a seeds file") from None
+        if data.get("artwork") is not None:
+            load_seeds(path)
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, str):  # a JSON string is a TOML basic string; raw non-ASCII is
+        return json.dumps(value, ensure_ascii=False)  # valid there, surrogate pairs are not
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)  # int, or a finite float (specs refuse others) that reads back exactly
+
+
+def artwork_toml(spec: ArtworkSpec) -> str:
+    """One `[[artwork]]` table with every field, so any command line reads back this spec."""
+    lines = ["[[artwork]]", f"title = {_toml_value(spec.title)}", f"seed = {spec.seed}"]
+    lines += [f"{key} = {_toml_value(value)}" for key, value in spec.canonical().items()
+              if key != "seed" and value is not None]
+    return "\n".join(lines) + "\n"
+
+
+def append_artwork(path: Path, spec: ArtworkSpec) -> bool:
+    """Append `spec` to the seeds file `path` in one atomic write; False if already there."""
+    text = path.read_text() if path.exists() else (
+        "# Views saved by attnart explore; publish them with attnart build --seeds FILE.\n")
+    if "[[artwork]]" in text and spec.id in {s.id for s in load_seeds(path)}:
+        return False
+    text = text + ("" if text.endswith("\n") else "\n") + "\n" + artwork_toml(spec)
+    tomllib.loads(text)  # never write a file that would not read back
+    write_files({path: text.encode()})
+    return True
+
+
+# ---- the app -----------------------------------------------------------------------------
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def create_app(base: ArtworkSpec, *, save: Path | None = None,
+               device: str = "cpu", backend: str = "auto",
+               cache_bytes: int = CACHE_BYTES, hosts: tuple[str, ...] = LOOPBACK) -> Starlette:
+    """The explorer for `base` (its seed and parameters are where the page starts), answering
+    requests addressed to `hosts` only ("*": any)."""
+    if save is not None:
+        check_save(save)
+    cache, worlds = LRU(cache_bytes), OrderedDict()
+    stats = {"rendered": 0, "cached": 0, "cancelled": 0}
+    render_lock = asyncio.Lock()  # one tile at a time, each on every core: lowest latency
+    save_lock = asyncio.Lock()  # one read-append-write of the save file at a time
+
+    def world(spec: ArtworkSpec, z: int) -> rng.Draws | None:
+        if spec.init == "shared":
+            return None
+        key = tiles.world_spec(spec, z).id
+        if key not in worlds:
+            worlds[key] = rng.draw(tiles.world_spec(spec, z))
+            while len(worlds) > WORLDS_KEPT:
+                worlds.popitem(last=False)
+        return worlds[key]
+
+    def tile_png(spec: ArtworkSpec, z: int, x: int, y: int) -> bytes:
+        labels = tiles.tile_labels(spec, z, x, y, device=device, backend=backend,
+                                   world=world(spec, z))
+        buf = io.BytesIO()
+        to_image(labels).convert("1", dither=Image.Dither.NONE).save(buf, format="PNG")
+        return buf.getvalue()
+
+    async def tile(request: Request) -> Response:
+        spec = parameters(base, _query(request))
+        z = _integer("z", request.path_params["z"], 0, tiles.max_zoom(spec))
+        allowed = tiles.tile_range(spec, z)
+        x = _integer("x", request.path_params["x"], allowed.start, allowed.stop - 1)
+        y = _integer("y", request.path_params["y"], allowed.start, allowed.stop - 1)
+        key = tiles.tile_spec(spec, z, x, y).id
+        png = cache.get(key)
+        if png is None:
+            async with render_lock:
+                png = cache.get(key)  # rendered for another request while this one waited
+                if png is None:
+                    # A tile the page no longer needs (its request was cancelled while it
+                    # waited) is not rendered: that is how the server keeps up with a drag.
+                    if await request.is_disconnected() or await request.is_disconnected():
+                        stats["cancelled"] += 1
+                        return Response(status_code=499)
+                    png = await run_in_threadpool(tile_png, spec, z, x, y)
+                    cache.put(key, png)
+                    stats["rendered"] += 1
+        else:
+            stats["cached"] += 1
+        return Response(png, media_type="image/png",
+                        headers={"Cache-Control": "private, max-age=3600"})
+
+    def config(request: Request) -> Response:
+        per_point = dataclasses.replace(base, init="per-point")
+        return JSONResponse({
+            "parameters": {"seed": str(base.seed), "init": base.init,
+                           "iterations": base.iterations, "points": base.points,
+                           "threshold": base.threshold},
+            "window": list(base.window), "tile": tiles.TILE,
+            "max_zoom": {"shared": tiles.MAX_ZOOM, "per-point": tiles.max_zoom(per_point)},
+            "world_tiles_around": tiles.WORLD_TILES_AROUND,
+            "limits": {"iterations": MAX_ITERATIONS, "points": MAX_POINTS},
+            "save": save.name if save is not None else None,
+        })
+
+    def describe_view(spec: ArtworkSpec) -> dict:
+        meta = describe(spec, rng.draw(spec))
+        return {"id": spec.id, "window": list(spec.window), "resolution": spec.resolution,
+                "command": render_command(meta)}
+
+    def view(request: Request) -> Response:
+        return JSONResponse(describe_view(view_spec(base, _query(request))))
+
+    async def save_view(request: Request) -> Response:
+        if save is None:
+            return _error(409, "saving is off: start attnart explore with --save FILE.toml")
+        if request.headers.get("content-type", "").split(";")[0] != "application/json":
+            raise BadRequest("send the view as application/json")
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                raise BadRequest(f"a view is at most {MAX_BODY} bytes of JSON")
+        try:
+            given = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise BadRequest("the view is not valid JSON") from None
+        if not isinstance(given, dict):
+            raise BadRequest("the view must be a JSON object")
+        spec = view_spec(base, given)
+        async with save_lock:
+            added = await run_in_threadpool(append_artwork, save, spec)
+        return JSONResponse(describe_view(spec) | {"saved": added, "file": save.name,
+                                                   "title": spec.title})
+
+    def status(request: Request) -> Response:
+        return JSONResponse(stats | {"cache_tiles": len(cache), "cache_bytes": cache.size})
+
+    async def bad_request(request: Request, exc: BadRequest) -> Response:
+        return _error(400, str(exc))
+
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        return _error(exc.status_code, str(exc.detail))
+
+    static = StaticFiles(packages=[("generator.explore", "static")], html=True)
+    return Starlette(
+        routes=[Route("/tiles/{z}/{x}/{y}.png", tile), Route("/api/config", config),
+                Route("/api/view", view), Route("/api/save", save_view, methods=["POST"]),
+                Route("/api/status", status), Mount("/", static)],
+        exception_handlers={BadRequest: bad_request, HTTPException: http_error},
+        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))])
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket, so that the URL (port 0: a free port) is known before serving."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        sock = socket.socket(infos[0][0], socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(infos[0][4])
+    except OSError as e:
+        raise OutputError(f"cannot listen on {host}:{port} ({e.strerror or e}); choose another "
+                          "--port or --host") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+
+
+def serve(app: Starlette, sock: socket.socket) -> None:
+    """Serve `app` on `sock` until interrupted."""
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])

@@ -1,0 +1,235 @@
+/* attnart explore: the (a, b) plane as a Leaflet map of tiles the local server renders.
+ *
+ * Coordinates: lat = a (up), lng = b (right), the published orientation. Zoom 0 shows
+ * [-8, 8]² in one 256-pixel tile; tile and pixel geometry are defined once, on the server
+ * (generator/explore/tiles.py), and this transformation only mirrors it.
+ * The URL's query holds the whole state (parameters, zoom, centre): reload or share it.
+ */
+(function () {
+  "use strict";
+
+  var FIELDS = ["seed", "init", "iterations", "points", "threshold"];
+  var SEED_MAX = (1n << 64n) - 1n;
+  var crs = L.extend({}, L.CRS.Simple, {
+    transformation: new L.Transformation(16, 128, -16, 128)
+  });
+  var config, map, layers = [], params = {}, viewRequest = null;
+
+  function $(id) { return document.getElementById(id); }
+
+  function say(text) { $("message").textContent = text || ""; }
+
+  function paramQuery(source, extra) {
+    var q = new URLSearchParams();
+    FIELDS.forEach(function (k) { q.set(k, source[k]); });
+    Object.keys(extra || {}).forEach(function (k) { q.set(k, extra[k]); });
+    return q.toString();
+  }
+
+  function digits(z) { return Math.ceil((4 + z) * 0.302) + 3; }
+
+  // The largest square of whole pixels in the view: what "save" and the command describe.
+  function viewSquare() {
+    var z = map.getZoom(), b = map.getPixelBounds(), size = b.getSize();
+    var side = Math.max(16, Math.floor(Math.min(size.x, size.y)));
+    var c = b.getCenter();
+    return {z: z, px: Math.round(c.x - side / 2), py: Math.round(c.y - side / 2), size: side};
+  }
+
+  function writeUrl() {
+    var c = map.getCenter(), z = map.getZoom();
+    var q = paramQuery(params, {z: z, a: c.lat.toFixed(digits(z)), b: c.lng.toFixed(digits(z))});
+    history.replaceState(null, "", "?" + q);
+  }
+
+  function fmt(v, z) { return v.toFixed(digits(z)); }
+
+  function showWindow() {
+    var b = map.getBounds(), z = map.getZoom();
+    $("window").textContent = "a " + fmt(b.getSouth(), z) + " … " + fmt(b.getNorth(), z) +
+      ", b " + fmt(b.getWest(), z) + " … " + fmt(b.getEast(), z);
+    $("zoom").textContent = z + " of " + map.getMaxZoom();
+  }
+
+  // Ask the server about the view under `candidate` parameters: it validates them and
+  // returns the render command. Resolves to the reply, or rejects with its message.
+  function describe(candidate) {
+    if (viewRequest) { viewRequest.abort(); }
+    viewRequest = new AbortController();
+    return fetch("api/view?" + paramQuery(candidate, viewSquare()), {signal: viewRequest.signal}).then(function (r) {
+      return r.json().then(function (body) {
+        if (!r.ok) { throw new Error(body.error); }
+        return body;
+      });
+    });
+  }
+
+  function showCommand(reply) {
+    $("command").firstChild.textContent = reply.command;
+  }
+
+  function bounds(init) {
+    var k = init === "shared" ? 1 + 2 * config.world_tiles_around : 1;
+    var half = 8 * k - 1e-9;
+    return L.latLngBounds([[-half, -half], [half, half]]);
+  }
+
+  // Two layers: a coarse one (tiles of the zoom above, shown 2x: a quarter of the work) that
+  // covers the view first, under the fine one. The coarse one keeps to [-8, 8]², so that
+  // the first view, all of it, is one tile. Replacing them on a change removes every old tile, which aborts
+  // its request; the server then skips rendering it.
+  function makeLayers() {
+    layers.forEach(function (layer) { map.removeLayer(layer); });
+    var maxZoom = config.max_zoom[params.init];
+    map.setMaxZoom(maxZoom);
+    var url = "tiles/{z}/{x}/{y}.png?" + paramQuery(params);
+    var common = {maxNativeZoom: maxZoom, maxZoom: maxZoom, keepBuffer: 1,
+                  updateWhenZooming: false};
+    layers = [
+      L.tileLayer(url, L.extend({tileSize: 2 * config.tile, zoomOffset: -1, minZoom: 1,
+                                 bounds: bounds("per-point"), className: "coarse"}, common)),
+      L.tileLayer(url, L.extend({tileSize: config.tile, bounds: bounds(params.init),
+                                 className: "fine"}, common))
+    ];
+    layers.forEach(function (layer) {
+      layer.on("tileerror", function () { say("a tile failed to load; is the server running?"); });
+      layer.addTo(map);
+    });
+  }
+
+  function fillForm() {
+    FIELDS.forEach(function (k) { $(k).value = params[k]; });
+  }
+
+  function readForm() {
+    var candidate = {};
+    FIELDS.forEach(function (k) { candidate[k] = $(k).value.trim(); });
+    return candidate;
+  }
+
+  function apply(candidate) {
+    return describe(candidate).then(function (reply) {
+      var initChanged = candidate.init !== params.init;
+      params = candidate;
+      say("");
+      makeLayers();
+      if (initChanged && map.getZoom() > map.getMaxZoom()) { map.setZoom(map.getMaxZoom()); }
+      if (initChanged && params.init !== "shared") { map.panInsideBounds(bounds(params.init)); }
+      showCommand(reply);
+      writeUrl();
+      showWindow();
+      return true;
+    }, function (error) {
+      if (error.name === "AbortError") { return false; }  // a newer change replaced it
+      say(error.message);
+      fillForm();
+      return false;
+    });
+  }
+
+  // The form's own constraints (HTML min, max, pattern) first, then the server's.
+  function changed() {
+    var bad = Array.prototype.find.call($("controls").elements, function (e) {
+      return e.willValidate && !e.checkValidity();
+    });
+    if (bad) {
+      say(bad.name + ": " + bad.validationMessage);
+      fillForm();
+      return;
+    }
+    var candidate = readForm();
+    if (FIELDS.some(function (k) { return candidate[k] !== params[k]; })) { apply(candidate); }
+  }
+
+  function stepSeed(delta) {
+    var seed;
+    try { seed = BigInt(params.seed) + delta; } catch (e) { return; }
+    if (seed < 0n) { seed = SEED_MAX; }
+    if (seed > SEED_MAX) { seed = 0n; }
+    apply(L.extend({}, params, {seed: seed.toString()})).then(fillForm);
+  }
+
+  function randomSeed() {
+    var words = new Uint32Array(1);
+    crypto.getRandomValues(words);
+    apply(L.extend({}, params, {seed: String(words[0] % 10000000)})).then(fillForm);
+  }
+
+  function onMoved() {
+    writeUrl();
+    showWindow();
+    describe(params).then(showCommand, function (error) {
+      if (error.name !== "AbortError") { say(error.message); }
+    });
+  }
+
+  function save(event) {
+    event.preventDefault();
+    var body = L.extend({}, params, viewSquare(), {title: $("title").value});
+    body.threshold = Number(body.threshold);
+    $("save").disabled = true;
+    fetch("api/save", {method: "POST", headers: {"Content-Type": "application/json"},
+                       body: JSON.stringify(body)}).then(function (r) {
+      return r.json().then(function (reply) {
+        if (!r.ok) { throw new Error(reply.error); }
+        $("save-note").textContent = (reply.saved ? "saved to " : "already in ") + reply.file +
+          ": " + reply.title + " (" + reply.resolution + "², id " + reply.id + ")";
+        showCommand(reply);
+      });
+    }).catch(function (error) {
+      $("save-note").textContent = "not saved: " + error.message;
+    }).then(function () { $("save").disabled = !config.save; });
+  }
+
+  function start(reply) {
+    config = reply;
+    var url = new URLSearchParams(location.search);
+    FIELDS.forEach(function (k) {
+      params[k] = url.has(k) ? url.get(k) : String(config.parameters[k]);
+    });
+    fillForm();
+    $("iterations").max = config.limits.iterations;
+    $("points").max = config.limits.points;
+    map = L.map("map", {crs: crs, zoomSnap: 1, zoomDelta: 1, minZoom: 0,
+                        maxZoom: config.max_zoom[params.init], attributionControl: false});
+    var z = parseInt(url.get("z"), 10), a = parseFloat(url.get("a")), b = parseFloat(url.get("b"));
+    if (isFinite(z) && isFinite(a) && isFinite(b)) {
+      map.setView([a, b], z);
+    } else {
+      var w = config.window;
+      map.fitBounds([[w[0], w[2]], [w[1], w[3]]]);
+    }
+    if (config.save) {
+      $("save-note").textContent = "appends to " + config.save;
+    } else {
+      $("save").disabled = true;
+      $("save-note").textContent = "saving is off: start attnart explore with --save FILE.toml";
+    }
+    map.on("mousemove", function (e) {
+      $("cursor").textContent = "a " + fmt(e.latlng.lat, map.getZoom()) +
+        ", b " + fmt(e.latlng.lng, map.getZoom());
+    });
+    map.on("moveend", onMoved);
+    $("controls").addEventListener("change", changed);
+    $("controls").addEventListener("keydown", function (e) {
+      if (e.key === "Enter") { e.preventDefault(); changed(); }
+    });
+    $("prev").addEventListener("click", function () { stepSeed(-1n); });
+    $("next").addEventListener("click", function () { stepSeed(1n); });
+    $("random").addEventListener("click", randomSeed);
+    $("save-form").addEventListener("submit", save);
+    var defaults = {};
+    FIELDS.forEach(function (k) { defaults[k] = String(config.parameters[k]); });
+    var linked = L.extend({}, params);
+    params = defaults;
+    apply(linked).then(function (ok) {
+      if (ok) { return; }
+      var why = $("message").textContent;
+      return apply(defaults).then(function () { say("the link's parameters were refused: " + why); });
+    }).then(function () { map.getContainer().focus(); });
+  }
+
+  fetch("api/config").then(function (r) { return r.json(); }).then(start).catch(function (e) {
+    say("cannot reach the explorer's server: " + e.message);
+  });
+})();

