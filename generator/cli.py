@@ -163,8 +163,9 @@ def cmd_score(args) -> None:
         return
     print(f"fractal dimension {result['fractal_dimension']:.3f} (r² {result['r2']:.3f}, "
           f"at {result['display_size']} px; {result['raw_fractal_dimension']:.3f} at full "
-          f"resolution), white {result['white_fraction']:.1%}, "
-          + ", ".join(result["traits"].values()))
+          f"resolution), white {result['white_fraction']:.1%}, grey {result['grey_fraction']:.1%}, "
+          f"entropy {result['grey_entropy']:.2f} bits, zlib {result['compression']:.3f}, "
+          f"lacunarity {result['lacunarity']:.2f}, " + ", ".join(result["traits"].values()))
 
 
 def _seeds_file(args) -> list[ArtworkSpec]:
