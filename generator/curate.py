@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import json
 import multiprocessing
 import os
 import re
@@ -45,6 +44,7 @@ from generator.catalog import IMAGE, THUMBNAIL, Record, open_catalog
 from generator.errors import OutputError, SpecError
 from generator.files import write_files
 from generator.spec import MAX_RESOLUTION, SEED_MAX, ArtworkSpec
+from generator.spec import artwork_toml as spec_toml
 
 if TYPE_CHECKING:
     import torch
@@ -349,27 +349,13 @@ def select(records: list[Record], criteria: Criteria = Criteria(), *,
                      duplicates)
 
 
-def _toml_value(value) -> str:
-    if isinstance(value, str):
-        return json.dumps(value)  # a JSON string is a TOML basic string
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return repr(value)  # int, or a finite float (specs refuse others) that reads back exactly
-
-
 def artwork_toml(record: Record) -> str:
-    """One `[[artwork]]` table of a seeds file: title, seed and every field that differs from
-    the defaults, so `load_seeds` reads back the same spec; the preview's scores as a
-    comment."""
-    spec = record.spec
-    defaults = ArtworkSpec(seed=spec.seed).canonical()
-    s = record.scores
-    lines = ["[[artwork]]", f"title = {_toml_value(f'Seed {spec.seed}')}", f"seed = {spec.seed}"]
-    lines += [f"{key} = {_toml_value(value)}" for key, value in spec.canonical().items()
-              if key != "seed" and value != defaults[key]]
-    lines.append(f"# D {s['fractal_dimension']:.3f} (r² {s['r2']:.3f}), white "
-                 f"{s['white_fraction']:.1%} on the preview; id {spec.id}")
-    return "\n".join(lines) + "\n"
+    """One `[[artwork]]` table of a seeds file (`spec.artwork_toml`), titled by its seed, with
+    the preview's scores as a comment."""
+    spec, s = record.spec, record.scores
+    return spec_toml(spec, title=f"Seed {spec.seed}",
+                     comment=f"D {s['fractal_dimension']:.3f} (r² {s['r2']:.3f}), white "
+                             f"{s['white_fraction']:.1%} on the preview; id {spec.id}")
 
 
 def picks_toml(picks: list[Record], *, heading: str) -> str:

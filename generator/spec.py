@@ -196,3 +196,30 @@ def load_seeds(path: Path | Traversable, defaults: dict | None = None) -> list[A
         seen[spec.id] = number
         specs.append(spec)
     return specs
+
+
+def toml_value(value) -> str:
+    """A TOML literal of a spec field's value, which `tomllib` reads back exactly."""
+    if isinstance(value, str):
+        # A JSON string is a TOML basic string, raw non-ASCII included (escaped, a character
+        # outside the BMP would become a surrogate pair, which TOML refuses); TOML also wants
+        # DEL escaped, which JSON leaves raw.
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return repr(value)  # int, or a finite float (specs refuse others) that reads back exactly
+
+
+def artwork_toml(spec: ArtworkSpec, *, title: str | None = None, every_field: bool = False,
+                 comment: str = "") -> str:
+    """One `[[artwork]]` table of a seeds file that `load_seeds` reads back as `spec`: with
+    `every_field`, each field, so that any command line reads back this very spec; otherwise
+    those that differ from the defaults, so that the rest take the command line's values."""
+    defaults = ArtworkSpec(seed=spec.seed).canonical()
+    lines = ["[[artwork]]", f"title = {toml_value(spec.title if title is None else title)}",
+             f"seed = {spec.seed}"]
+    lines += [f"{key} = {toml_value(value)}" for key, value in spec.canonical().items()
+              if key != "seed" and value is not None and (every_field or value != defaults[key])]
+    if comment:
+        lines.append(f"# {comment}")
+    return "\n".join(lines) + "\n"

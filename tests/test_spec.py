@@ -91,3 +91,17 @@ def test_profile_counts_in_the_id_only_where_it_changes_the_pixels(spec_factory)
         assert spec_factory(**same | t4).id == spec_factory(**same | h100).id
     big = {"resolution": 1500, "init": "per-point"}
     assert spec_factory(**big | t4).id != spec_factory(**big | h100).id
+
+
+@pytest.mark.parametrize("every_field", [False, True])
+def test_artwork_toml_reads_back_the_same_spec(tmp_path, spec_factory, every_field):
+    from generator.spec import artwork_toml
+
+    hostile = 'a "quote", a \\ backslash, a tab\t, DEL \x7f, \x01, é, 🎨 and a\nnewline'
+    specs = [spec_factory(title=hostile, wq="1,2,3,4.5e-7", window=(-1, 2.5, -3, 4)),
+             spec_factory(seed=2**64 - 1, init="per-point", rng="cpu", threshold=1e-3)]
+    path = tmp_path / "picks.toml"
+    path.write_text("\n".join(artwork_toml(s, every_field=every_field) for s in specs),
+                    encoding="utf-8")
+    again = load_seeds(path)
+    assert [s.id for s in again] == [s.id for s in specs] and again[0].title == hostile

@@ -37,7 +37,7 @@ from generator.files import write_files
 from generator.render import describe, to_image
 from generator.score import MIN_SIDE
 from generator.site import render_command
-from generator.spec import MAX_RESOLUTION, SEED_MAX, ArtworkSpec, load_seeds
+from generator.spec import MAX_RESOLUTION, SEED_MAX, ArtworkSpec, artwork_toml, load_seeds
 
 # One tile may cost up to (1000 / 100) x (64 / 20)² ~ 100 times the default tile, ~10 s.
 MAX_ITERATIONS = 1000
@@ -171,29 +171,14 @@ def check_save(path: Path) -> None:
             load_seeds(path)
 
 
-def _toml_value(value) -> str:
-    if isinstance(value, str):  # a JSON string is a TOML basic string; raw non-ASCII is
-        return json.dumps(value, ensure_ascii=False)  # valid there, surrogate pairs are not
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return repr(value)  # int, or a finite float (specs refuse others) that reads back exactly
-
-
-def artwork_toml(spec: ArtworkSpec) -> str:
-    """One `[[artwork]]` table with every field, so any command line reads back this spec."""
-    lines = ["[[artwork]]", f"title = {_toml_value(spec.title)}", f"seed = {spec.seed}"]
-    lines += [f"{key} = {_toml_value(value)}" for key, value in spec.canonical().items()
-              if key != "seed" and value is not None]
-    return "\n".join(lines) + "\n"
-
-
 def append_artwork(path: Path, spec: ArtworkSpec) -> bool:
     """Append `spec` to the seeds file `path` in one atomic write; False if already there."""
     text = path.read_text() if path.exists() else (
         "# Views saved by attnart explore; publish them with attnart build --seeds FILE.\n")
     if "[[artwork]]" in text and spec.id in {s.id for s in load_seeds(path)}:
         return False
-    text = text + ("" if text.endswith("\n") else "\n") + "\n" + artwork_toml(spec)
+    text = (text + ("" if text.endswith("\n") else "\n") + "\n"
+            + artwork_toml(spec, every_field=True))
     tomllib.loads(text)  # never write a file that would not read back
     write_files({path: text.encode()})
     return True
