@@ -15,19 +15,17 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import CHROMIUM
 
 from generator.site import build, build_context
 from generator.spec import ArtworkSpec
 
-CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.is_file():
     pytest.skip(f"{CHROMIUM} is missing (`make test` installs Debian's chromium)",
                 allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
 TINY = {"resolution": 32, "iterations": 20, "init": "shared"}
 SEEDS = (1, 1679700, 7, 42)
 WAIT_MS = 10_000
@@ -80,12 +78,6 @@ def base(request, gallery, serve) -> str:
     return out.as_uri() + "/"
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 class Watched:

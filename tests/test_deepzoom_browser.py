@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from test_browser import Watched, browser, serve  # noqa: F401  (fixtures, shared)
+from test_browser import Watched, serve  # noqa: F401  (serve: a fixture, shared)
 
 from generator.site import build
 from generator.spec import ArtworkSpec

@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("starlette")
 from explorer import Explorer  # noqa: E402
-from test_browser import ARGS, CHROMIUM, WAIT_MS, Watched, sync_api  # noqa: E402
+from test_browser import WAIT_MS, Watched, sync_api  # noqa: E402
 
 from generator.spec import load_seeds  # noqa: E402
 
@@ -30,12 +30,6 @@ def server(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 class Page(Watched):

@@ -6,7 +6,6 @@ import base64
 import io
 import os
 import re
-from pathlib import Path
 
 import pytest
 from catalog_v1 import V1_SCORES, write_v1
@@ -19,9 +18,6 @@ from generator.curate import Criteria, select
 from generator.review import COLUMNS, review_context
 from generator.spec import load_seeds
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
 TINY = ["--resolution", "40", "--iterations", "30", "--init", "shared", "--preview", "64",
         "--workers", "1", "--quiet"]
 
@@ -88,14 +84,6 @@ sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} is missing (`make test` installs Debian's chromium)")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 def _seeds(page) -> list[str]:
