@@ -19,16 +19,15 @@ import io
 import statistics
 import time
 
-import torch
+import numpy as np
 from PIL import Image
 
 from generator import kernels, rng
-from generator.dynamics import normalize_initial
 from generator.explore import tiles
-from generator.render import grid_points, matrices, to_image
+from generator.render import chunks, matrices, to_image
 from generator.spec import ArtworkSpec
 
-CPU = torch.device("cpu")
+CPU = "cpu"
 
 
 def view_tiles(spec: ArtworkSpec, width: int, height: int) -> tuple[int, list, list]:
@@ -52,8 +51,10 @@ def kernel_time(spec: ArtworkSpec, z: int, x: int, y: int, module, world) -> flo
     tile = tiles.tile_spec(spec, z, x, y)
     draws = tiles.tile_draws(tile, z, x, y, world)
     wq, wv = matrices(draws, CPU)
-    x0 = normalize_initial(draws.initial(0, tiles.TILE**2, CPU))
-    ab = grid_points(tile, 0, tiles.TILE**2, CPU)
+    parts = list(chunks(tile, draws, CPU))
+    ab = np.concatenate([part[3] for part in parts])
+    shared = parts[0][2].shape[0] == 1  # one X(0) for every grid point
+    x0 = parts[0][2] if shared else np.concatenate([part[2] for part in parts])
     start = time.perf_counter()
     module.landscape(wq, wv, x0, ab, tile.iterations, tile.threshold)
     return time.perf_counter() - start
@@ -76,7 +77,7 @@ def main() -> None:
     width, height = (int(v) for v in args.map.split("x"))
     module = kernels.choose("auto", CPU)
     print(f"seed {args.seed}, T={args.iterations}, backend {module.__name__.rsplit('.', 1)[1]}, "
-          f"{torch.get_num_threads()} threads, map {width}x{height}")
+          f"{kernels.threads()} threads, map {width}x{height}")
     print(f"{'init':<10} {'what':<26} {'tiles':>5} {'kernel s':>9} {'tile s':>9} {'ratio':>6}")
     for init in ("shared", "per-point"):
         spec = ArtworkSpec(seed=args.seed, init=init, iterations=args.iterations)
