@@ -8,6 +8,9 @@ them; and for a two-rung chain, how many survive both cuts.
 
     python benchmarks/screening.py --seeds 1-2000 --rungs 48,96 --preview 256 study/
 
+With --report, sweeps nothing and reports on the seeds every catalog in FOLDER holds (a
+study stopped partway).
+
 The README's figures come from this run (default per-point seeds, T = 100).
 """
 
@@ -38,6 +41,7 @@ def main() -> None:
     parser.add_argument("--rungs", default="48,96")
     parser.add_argument("--preview", type=int, default=256)
     parser.add_argument("--top", type=int, default=24)
+    parser.add_argument("--report", action="store_true")
     args = parser.parse_args()
     args.folder.mkdir(parents=True, exist_ok=True)
     seeds = parse_seeds(args.seeds)
@@ -45,15 +49,19 @@ def main() -> None:
     records = {}
     for size in [*rungs, args.preview]:
         path = args.folder / f"c{size}.sqlite"
-        result = sweep((ArtworkSpec(seed=s) for s in seeds), path, preview_size=size,
-                       total=len(seeds), progress=True)
-        print(f"{size}²: {result.rendered} rendered in {result.seconds:.0f} s "
-              f"({result.rendered / max(result.seconds, 1e-9) * 60:.0f}/min), "
-              f"{result.skipped} there already")
+        result = None if args.report else sweep(
+            (ArtworkSpec(seed=s) for s in seeds), path, preview_size=size, total=len(seeds),
+            progress=True)
+        if result:
+            print(f"{size}²: {result.rendered} rendered in {result.seconds:.0f} s "
+                  f"({result.rendered / max(result.seconds, 1e-9) * 60:.0f}/min), "
+                  f"{result.skipped} there already")
         with open_catalog(path, readonly=True) as cat:
-            records[size] = cat.records()
+            records[size] = {r.spec.seed: r for r in cat.records()}
+    held = set(seeds).intersection(*records.values())
+    records = {size: [r for seed, r in rs.items() if seed in held] for size, rs in records.items()}
     top = {r.spec.id for r in select(records[args.preview], Criteria(top=args.top)).picks}
-    print(f"\n{len(seeds)} seeds; survivors of the final top {len(top)} "
+    print(f"\n{len(held)} seeds; survivors of the final top {len(top)} "
           f"(select's default order on {args.preview}² previews):")
     print("rung   " + "  ".join(f"keep {f:>4.0%}" for f in FRACTIONS))
     for size in rungs:

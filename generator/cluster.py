@@ -5,13 +5,16 @@ The driver (this process) reads the seed list, skips what the catalog holds, sub
 state, so a worker lost mid-sweep only has its tasks run again elsewhere (Dask's scheduler
 does that), and each seed is stored once (the artwork id is the catalog's primary key). A
 task is `curate.preview_batch`: on a worker process the kernels stay loaded (and Triton's
-compiled code cached) between tasks, so only the first task pays for them. Tasks that render
+compiled code cached) between tasks, so only the first task pays for them. A task that
+takes down a worker every time it runs (Dask gives up after 3) has its seeds recorded as
+failed, like a seed whose preview raises. Tasks that render
 on a GPU ask for one of the worker's `GPU` resources (`dask worker --resources GPU=1`), so a
 GPU never runs two at once.
 """
 
 from __future__ import annotations
 
+from generator.catalog import Failure
 from generator.curate import preview_batch
 from generator.errors import ArtError
 
@@ -60,9 +63,16 @@ class DaskPool:
                                      resources=self._resources, pure=False)
         self._futures.add(future)
 
+        def result():
+            try:
+                return future.result()
+            except Exception as e:  # e.g. KilledWorker: the task took down a worker 3 times
+                message = f"the cluster gave up on it: {type(e).__name__}: {e}"
+                return [Failure(spec, message) for spec in specs]
+
         def finished(f):
             self._futures.discard(f)
-            put(f.result)
+            put(result)
         future.add_done_callback(finished)
 
     def close(self, finished: bool) -> None:

@@ -141,3 +141,20 @@ def test_no_scheduler_at_the_address_is_one_line(tmp_path, capsys):
                  "--cluster", f"tcp://127.0.0.1:{_free_port()}"]) == 2
     err = capsys.readouterr().err
     assert "no Dask scheduler answers" in err and err.count("\n") == 1
+
+
+def test_a_task_the_cluster_gives_up_on_records_its_seeds_as_failed(
+        cluster, tmp_path, capsys, monkeypatch):
+    from generator import cluster as module
+
+    def crashing(specs, *args):
+        raise RuntimeError("the worker died 3 times")
+    monkeypatch.setattr(module, "preview_batch", crashing)  # as a task that kills workers
+    path = tmp_path / "c.sqlite"
+    assert main([*SWEEP, "--seeds", "1-3", "--catalog", str(path), "--cluster", cluster[0]]
+                ) == 0
+    assert "0 rendered" in capsys.readouterr().out
+    assert main(["catalog", "failures", "--catalog", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and all(
+        "the cluster gave up on it: RuntimeError: the worker died 3 times" in s for s in lines)
