@@ -9,8 +9,8 @@ import traceback
 from pathlib import Path
 
 from generator import __version__
-from generator.curate import SEEDS_HELP, Criteria, parse_seeds, pick, sweep
-from generator.errors import ArtError
+from generator.curate import SEEDS_HELP, Criteria, Rung, parse_seeds, pick, sweep
+from generator.errors import ArtError, SpecError
 from generator.files import json_text, os_problem
 from generator.spec import CUDA_PROFILES, SEED_MAX, ArtworkSpec
 
@@ -43,6 +43,13 @@ def _seed(text: str) -> int:
     if not 0 <= value <= SEED_MAX:
         raise argparse.ArgumentTypeError(f"seed must be in 0..{SEED_MAX}, got {value}")
     return value
+
+
+def _screen(text: str) -> Rung:
+    try:
+        return Rung.parse(text)
+    except SpecError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _numbers(count: int):
@@ -214,15 +221,19 @@ def cmd_jekyll(args) -> None:
 
 
 def cmd_sweep(args) -> None:
-    from generator.render import resolve_device
-
-    specs = [_spec(args, seed) for seed in parse_seeds(args.seeds)]
-    result = sweep(specs, args.catalog, preview_size=args.preview,
-                   device=resolve_device(args.device), backend=args.backend,
-                   workers=args.workers, progress=_progress(args))
+    seeds = parse_seeds(args.seeds)
+    specs = (_spec(args, seed) for seed in seeds)  # streamed: no list of a million specs
+    result = sweep(specs, args.catalog, preview_size=args.preview, device=args.device,
+                   backend=args.backend, workers=args.workers, cluster=args.cluster,
+                   batch=args.batch, screens=args.screen, retry_failed=args.retry_failed,
+                   total=len(seeds), progress=_progress(args))
     rate = result.rendered / result.seconds * 60 if result.rendered else 0.0
+    for resolution, candidates, kept in result.screened:
+        print(f"screened {candidates} at {resolution}², kept {kept}")
+    failed = (f"; {result.failed} failed (see attnart catalog failures; --retry-failed tries "
+              "them again)" if result.failed else "")
     print(f"{result.rendered} rendered ({rate:.1f}/min at {args.preview}²), {result.skipped} "
-          f"already there; {args.catalog} holds {result.catalog_size}")
+          f"already there; {args.catalog} holds {result.catalog_size}{failed}")
 
 
 def cmd_select(args) -> None:
@@ -267,6 +278,10 @@ def cmd_catalog(args) -> None:
     if args.top is not None and args.top < 1:
         raise ArtError(f"--top must be 1 or more, got {args.top}")
     with open_catalog(args.catalog, readonly=True) as cat:
+        if args.action == "failures":
+            for spec, message in cat.failures():
+                print(f"seed {spec.seed}  {spec.id}  {message}")
+            return
         records = cat.records()
     if args.action == "show":
         records = [r for r in records if args.artwork in (str(r.spec.seed), r.spec.id)]
@@ -440,6 +455,18 @@ def _parser() -> Parser:
                    help="SQLite catalog, created when missing (default %(default)s)")
     p.add_argument("--workers", type=int, metavar="N",
                    help="processes (default: 1 on a GPU, 2 on a CPU)")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="run on a Dask cluster: a scheduler's address (tcp://HOST:8786), or "
+                        "local for a LocalCluster here; needs attention-art[cluster]")
+    p.add_argument("--batch", type=int, metavar="N",
+                   help="seeds per cluster task (default 4 on CPUs, 64 with --device cuda)")
+    p.add_argument("--screen", type=_screen, action="append", default=[],
+                   metavar="RES:KEEP",
+                   help="preview every seed at RES² first and keep the best KEEP (10%% or "
+                        "a count) by intricacy; repeatable, e.g. --screen 48:20%% --screen "
+                        "96:25%%; the catalog records every rung's scores")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="preview again the seeds an earlier run recorded as failed")
 
     p = command("explore", cmd_explore, "explore a seed's landscape in the browser: a local "
                 "server renders tiles as you pan and zoom", seed=False)
@@ -520,8 +547,9 @@ def _parser() -> Parser:
     p = sub.add_parser("catalog", help="list a catalog's artworks and scores",
                        description="list a catalog's artworks and their preview scores")
     p.set_defaults(func=cmd_catalog)
-    p.add_argument("action", choices=("ls", "show"),
-                   help="ls: every artwork, a row each; show: one artwork, whole, as JSON")
+    p.add_argument("action", choices=("ls", "show", "failures"),
+                   help="ls: every artwork, a row each; show: one artwork, whole, as JSON; "
+                        "failures: the seeds whose preview raised, with the message")
     p.add_argument("artwork", nargs="?", metavar="SEED|ID",
                    help="with show: the artwork's seed or id")
     p.add_argument("--catalog", type=Path, default=Path("catalog.sqlite"),

@@ -25,29 +25,30 @@ estimator; the reasoning holds for the present one.)
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import io
+import itertools
+import math
 import multiprocessing
 import os
+import queue
 import re
 import signal
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
 
 from generator import kernels
-from generator.catalog import IMAGE, THUMBNAIL, Record, open_catalog
+from generator.catalog import IMAGE, THUMBNAIL, Failure, Record, claimant, open_catalog
 from generator.errors import OutputError, SpecError
 from generator.files import write_files
 from generator.spec import MAX_RESOLUTION, SEED_MAX, ArtworkSpec
 from generator.spec import artwork_toml as spec_toml
-
-if TYPE_CHECKING:
-    import torch
 
 # torch (and with it rng, render, score) is imported where it is used: loading it takes
 # seconds, and the command line's parser reads this module's defaults and help.
@@ -59,7 +60,54 @@ SEEDS_HELP = ("seeds: N, A-B (inclusive) or a comma list of those, e.g. 1-5000 o
 _ITEM = re.compile(r"([0-9]+)(?:-([0-9]+))?")
 
 
-def parse_seeds(text: str) -> list[int]:
+class SeedList:
+    """The seeds a --seeds text names, in order, each once: kept as runs [low, high] (two
+    arrays), so a range of a million seeds costs as little as one seed, and iterated lazily."""
+
+    def __init__(self, lows: list[int], highs: list[int]):
+        self.lows = np.array(lows, dtype=np.uint64)
+        self.highs = np.array(highs, dtype=np.uint64)
+        self._len = sum(h - lo + 1 for lo, h in zip(lows, highs))  # in Python's ints: no wrap
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self):
+        for low, high in zip(self.lows.tolist(), self.highs.tolist()):
+            yield from range(low, high + 1)
+
+
+def _first_mentions(lows: list[int], highs: list[int]) -> tuple[list[int], list[int]]:
+    """Runs of the seeds of items [lows[i], highs[i]], each seed under the first item that
+    names it, in the items' order: a sweep over the items' endpoints, O(n log n) in items."""
+    order = sorted(range(len(lows)), key=lows.__getitem__)
+    if all(lows[j] > highs[i] for i, j in zip(order, order[1:])):
+        return lows, highs  # no overlaps: the common case, kept as given
+    pieces = []  # (item, low, high)
+    active: list[tuple[int, int]] = []  # heap of (item, high) covering x
+    k, x = 0, lows[order[0]]
+    while k < len(order) or active:
+        if not active:
+            x = max(x, lows[order[k]])
+        while k < len(order) and lows[order[k]] <= x:
+            heapq.heappush(active, (order[k], highs[order[k]]))
+            k += 1
+        while active and active[0][1] < x:
+            heapq.heappop(active)  # the earliest item ended: a later one may still cover x
+        if not active:
+            continue
+        item, high = active[0]
+        end = min(high, lows[order[k]] - 1) if k < len(order) else high
+        if pieces and pieces[-1][0] == item and pieces[-1][2] == x - 1:
+            pieces[-1] = (item, pieces[-1][1], end)
+        else:
+            pieces.append((item, x, end))
+        x = end + 1
+    pieces.sort()
+    return [p[1] for p in pieces], [p[2] for p in pieces]
+
+
+def parse_seeds(text: str) -> SeedList:
     """The seeds `text` names (see SEEDS_HELP), in order, each once."""
     source = "--seeds"
     if text.startswith("@"):
@@ -75,7 +123,7 @@ def parse_seeds(text: str) -> list[int]:
     items = [item for item in re.split(r"[,\s]+", text) if item]
     if not items:
         raise SpecError(f"{source} names no seeds; give e.g. 1-5000 or 1,5,9")
-    seeds: dict[int, None] = {}  # insertion-ordered set
+    lows, highs = [], []
     for item in items:
         match = _ITEM.fullmatch(item)
         if not match:
@@ -86,10 +134,13 @@ def parse_seeds(text: str) -> list[int]:
             raise SpecError(f"{source}: {item!r} goes past the largest seed, {SEED_MAX}")
         if low > high:
             raise SpecError(f"{source}: range {item!r} runs backwards; write it as {high}-{low}")
-        if high - low + len(seeds) >= MAX_SEEDS:
-            raise SpecError(f"{source} names over {MAX_SEEDS:,} seeds; split the sweep")
-        seeds.update(dict.fromkeys(range(low, high + 1)))
-    return list(seeds)
+        lows.append(low)
+        highs.append(high)
+    seeds = SeedList(*_first_mentions(lows, highs))
+    if len(seeds) > MAX_SEEDS:
+        raise SpecError(f"{source} names {len(seeds):,} seeds, over {MAX_SEEDS:,}; split the "
+                        "sweep")
+    return seeds
 
 
 def measure(labels: np.ndarray) -> tuple[dict, bytes, bytes]:
@@ -105,8 +156,8 @@ def measure(labels: np.ndarray) -> tuple[dict, bytes, bytes]:
     return scores, thumbnail, buf.getvalue()
 
 
-def preview(spec: ArtworkSpec, resolution: int, *, device: torch.device,
-            backend: str = "auto") -> Record:
+def preview(spec: ArtworkSpec, resolution: int, *, device: str, backend: str = "auto"
+            ) -> Record:
     """Render `spec` at `resolution` and score it: the catalog record of one artwork."""
     from generator import rng
     from generator.render import describe, render_labels
@@ -121,7 +172,24 @@ def preview(spec: ArtworkSpec, resolution: int, *, device: torch.device,
                   time.perf_counter() - start, image)
 
 
-def default_workers(device: torch.device) -> int:
+def preview_batch(specs: list[ArtworkSpec], resolution: int, device: str, backend: str
+                  ) -> list[Record | Failure]:
+    """One task of a sweep, run by a local worker process or a Dask worker: the record of
+    each spec, or its failure with the message. `device` ("auto" too) is resolved where the
+    task runs, which on a cluster is not the driver's machine."""
+    from generator.render import resolve_device
+
+    where = resolve_device(device)
+    results = []
+    for spec in specs:
+        try:
+            results.append(preview(spec, resolution, device=where, backend=backend))
+        except Exception as e:  # this seed's problem: recorded, and the sweep goes on
+            results.append(Failure(spec, f"{type(e).__name__}: {e}"))
+    return results
+
+
+def default_workers(device: str) -> int:
     """Processes a sweep runs: one on a GPU, which is busy enough alone; two on a CPU.
 
     The cpu kernel uses every core already, but scoring and the rest are serial: on 2 cores,
@@ -139,77 +207,245 @@ def _start_worker(threads: int) -> None:
     tqdm.set_lock(threading.RLock())
 
 
-def _preview_task(job: tuple) -> Record:
-    spec, resolution, device, backend, sweeper = job
-    record = preview(spec, resolution, device=device, backend=backend)
+def _local_task(specs, resolution, device, backend, sweeper) -> list[Record | Failure]:
+    results = preview_batch(specs, resolution, device, backend)
     if os.getppid() != sweeper:
         os._exit(1)  # the sweep was killed: leave quietly rather than fail to hand this over
-    return record
+    return results
 
 
-def _previews(specs: list[ArtworkSpec], resolution: int, device: torch.device, backend: str,
-              workers: int):
-    """Yield the record of each spec, in the order they finish."""
-    if workers == 1:
-        for spec in specs:
-            yield preview(spec, resolution, device=device, backend=backend)
-        return
-    threads = max(1, kernels.threads() // workers)
-    # spawn: a forked child would inherit the OpenMP and torch thread pools in a broken state
-    context = multiprocessing.get_context("spawn")
-    pool = context.Pool(workers, _start_worker, (threads,))
-    try:
-        jobs = ((spec, resolution, device, backend, os.getpid()) for spec in specs)
-        yield from pool.imap_unordered(_preview_task, jobs)
-        pool.close()
-    except BaseException:
-        pool.terminate()  # stopped early: the previews in flight are dropped
-        raise
-    finally:
-        pool.join()
+class LocalPool:
+    """Worker processes on this machine; `submit(specs, ..., put)` calls `put` with a
+    function returning the task's results (or raising its error) when it is done."""
+
+    batch = 1  # seeds per task: a seed's preview takes 0.1 s or more here, overhead ~1 ms
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self._pool = None
+        if workers > 1:
+            threads = max(1, kernels.threads() // workers)
+            # spawn: a forked child would inherit the OpenMP thread pool in a broken state
+            context = multiprocessing.get_context("spawn")
+            self._pool = context.Pool(workers, _start_worker, (threads,))
+
+    def submit(self, specs, resolution, device, backend, put) -> None:
+        if self._pool is None:
+            results = preview_batch(specs, resolution, device, backend)
+            put(lambda: results)
+            return
+
+        def failed(e):
+            def again():
+                raise e
+            put(again)
+        self._pool.apply_async(_local_task, (specs, resolution, device, backend, os.getpid()),
+                               callback=lambda r: put(lambda: r), error_callback=failed)
+
+    @property
+    def slots(self) -> int:
+        return 2 * self.workers  # tasks in flight: each worker has its next one queued
+
+    def close(self, finished: bool) -> None:
+        if self._pool is not None:
+            if finished:
+                self._pool.close()
+            else:
+                self._pool.terminate()  # stopped early: the previews in flight are dropped
+            self._pool.join()
+
+
+def _batches(items: Iterable, size: int):
+    items = iter(items)
+    while batch := list(itertools.islice(items, size)):
+        yield batch
+
+
+def _fan_out(tasks: Iterator[list[ArtworkSpec]], pool, resolution: int, device: str,
+             backend: str):
+    """Yield each task's results as it finishes, keeping `pool.slots` tasks in flight; the
+    task list is read (and the catalog queried for it) only as slots free up."""
+    done: queue.Queue = queue.Queue()
+    pending = 0
+    for task in itertools.chain(itertools.islice(tasks, pool.slots), [None]):
+        if task is None:
+            break
+        pool.submit(task, resolution, device, backend, done.put)
+        pending += 1
+    while pending:
+        results = done.get()()
+        pending -= 1
+        task = next(tasks, None)
+        if task is not None:
+            pool.submit(task, resolution, device, backend, done.put)
+            pending += 1
+        yield results
+
+
+@dataclass(frozen=True)
+class Rung:
+    """A screening step: preview every candidate at `resolution`, keep the best `keep` (a
+    fraction below 1, or a count) by intricacy among them."""
+
+    resolution: int
+    keep: float
+
+    @classmethod
+    def parse(cls, text: str) -> Rung:
+        match = re.fullmatch(r"([0-9]+):([0-9]*\.?[0-9]+)(%?)", text.strip())
+        if not match:
+            raise SpecError(f"--screen {text!r}: give RES:KEEP, e.g. 64:10% (keep the best "
+                            "tenth at 64²) or 64:500 (keep the best 500)")
+        keep = float(match[2]) / 100 if match[3] else float(match[2])
+        if match[3] and not 0 < keep < 1 or not match[3] and (keep < 1 or keep % 1):
+            raise SpecError(f"--screen {text!r}: keep a percentage above 0 and below 100, "
+                            "or a whole number of seeds")
+        return cls(int(match[1]), keep)
+
+    def kept(self, count: int) -> int:
+        return max(1, math.ceil(self.keep * count)) if self.keep < 1 else int(self.keep)
 
 
 @dataclass(frozen=True)
 class SweepResult:
-    requested: int  # distinct artworks the sweep was asked for
-    skipped: int  # already in the catalog from an earlier run
+    requested: int  # artworks the sweep was asked for (a repeat counts again, stored once)
+    skipped: int  # in the catalog already, recorded as failed, or claimed by another sweep
     rendered: int  # previewed, scored and recorded by this run
+    failed: int  # raised when previewed (by this run or, not retried, an earlier one)
     seconds: float
     catalog_size: int  # records in the catalog afterwards
+    screened: tuple = ()  # per rung: (resolution, candidates, kept)
 
 
-def sweep(specs: list[ArtworkSpec], catalog: Path, *, preview_size: int, device: torch.device,
-          backend: str = "auto", workers: int | None = None,
+class _Rung:
+    """One pass over candidate specs at one resolution: skips what the catalog holds (as it
+    is just before each batch, so two sweeps of one catalog share the work), hands the rest
+    to the pool, and stores results in batches as they arrive."""
+
+    def __init__(self, cat, pool, resolution: int, screening: bool, device: str, backend: str,
+                 retry_failed: bool, bar):
+        self.cat, self.pool, self.resolution = cat, pool, resolution
+        self.screening, self.device, self.backend = screening, device, backend
+        self.retry_failed, self.bar = retry_failed, bar
+        self.owner = claimant()
+        self.requested = self.skipped = self.rendered = self.failed = 0
+        self.ids: list[str] = []  # every candidate's, for the cut
+
+    def _todo(self, specs: Iterable[ArtworkSpec]):
+        # checked a few tasks at a time, just before they are handed out: what another sweep
+        # stored or claimed meanwhile is left to it
+        for batch in _batches(specs, self.pool.slots * self.pool.batch):
+            batch = list({s.id: s for s in batch}.values())
+            ids = [s.id for s in batch]
+            self.requested += len(batch)
+            if self.screening:
+                self.ids += ids
+            stored = self.cat.stored(ids, self.resolution if self.screening else None)
+            failed = {} if self.retry_failed else self.cat.failed(ids)
+            open_ids = [i for i in ids if i not in stored and i not in failed]
+            mine = self.cat.claim(open_ids, self.owner) if open_ids else set()
+            todo = [s for s in batch if s.id in mine]
+            self.skipped += len(batch) - len(todo)
+            self.failed += len(failed)
+            self.bar.update(len(batch) - len(todo))
+            yield from _batches(todo, self.pool.batch)
+
+    def run(self, specs: Iterable[ArtworkSpec]) -> None:
+        unsaved, saved_at = [], time.monotonic()
+        try:
+            for results in _fan_out(self._todo(specs), self.pool, self.resolution,
+                                    self.device, self.backend):
+                unsaved += results
+                self.bar.update(len(results))
+                # four transactions a second at most: cheap for SQLite at any rate of results,
+                # and a killed sweep loses a quarter of a second's work
+                if time.monotonic() - saved_at > 0.25 or len(unsaved) >= 256:
+                    self._save(unsaved)
+                    unsaved, saved_at = [], time.monotonic()
+        finally:
+            self._save(unsaved)  # on Ctrl-C too: what arrived is kept
+            self.cat.release(self.owner)
+
+    def _save(self, results: list) -> None:
+        if results:
+            self.rendered += self.cat.add_results(
+                results, self.resolution if self.screening else None)
+            self.failed += sum(isinstance(r, Failure) for r in results)
+
+    def cut(self, rung: Rung) -> list[str]:
+        """Rank the screened candidates by intricacy, record it; the ids kept, best first."""
+        scores = self.cat.screen_scores(self.ids, self.resolution)
+        ids = [i for i in self.ids if i in scores]
+        ranks = _percentile_mean(np.array([[float(scores[i].get(n, np.nan)) for n in INTRICACY]
+                                           for i in ids]).reshape(len(ids), len(INTRICACY)))
+        order = sorted(range(len(ids)), key=lambda k: -ranks[k])
+        kept = [ids[k] for k in order[:rung.kept(len(ids))]]
+        self.cat.cut(self.resolution, dict(zip(ids, ranks.tolist())), set(kept))
+        return kept
+
+
+def sweep(specs: Iterable[ArtworkSpec], catalog: Path, *, preview_size: int,
+          device: str = "auto", backend: str = "auto", workers: int | None = None,
+          cluster: str | None = None, batch: int | None = None, screens: list[Rung] = (),
+          retry_failed: bool = False, total: int | None = None,
           progress: bool = False) -> SweepResult:
-    """Record every artwork of `specs` missing from `catalog`, previewed at `preview_size`.
+    """Record every artwork of `specs` (an iterable, read as the sweep goes; `total` of them,
+    for the progress bar) missing from `catalog`, previewed at `preview_size`; with
+    `screens`, first preview them at each rung's resolution and go on with the best only.
 
-    Each record is committed as it finishes, so the sweep may be stopped at any moment and
-    run again: it renders only what the catalog lacks.
+    Results are committed as they arrive, so the sweep may be stopped at any moment and run
+    again: it renders only what the catalog lacks. A seed whose preview raised is recorded
+    as failed and left alone by later runs unless `retry_failed`. `cluster` (a Dask
+    scheduler's address, or "local") runs the tasks there, `batch` seeds each.
     """
     from generator.score import MIN_SIDE
 
-    if not 2 * MIN_SIDE <= preview_size <= MAX_RESOLUTION:
-        raise SpecError(f"preview must be in {2 * MIN_SIDE}..{MAX_RESOLUTION} (it is scored "
-                        f"halved, and {MIN_SIDE}² is the smallest image a fractal dimension "
-                        f"is measured on), got {preview_size}")
-    workers = default_workers(device) if workers is None else workers
-    if workers < 1:
+    for name, size in (*[("screen", r.resolution) for r in screens], ("preview", preview_size)):
+        if not 2 * MIN_SIDE <= size <= MAX_RESOLUTION:
+            raise SpecError(f"{name} must be in {2 * MIN_SIDE}.."
+                            f"{MAX_RESOLUTION} (a preview is scored halved, and {MIN_SIDE}² is "
+                            f"the smallest image a fractal dimension is measured on), got {size}")
+    sizes = [r.resolution for r in screens]
+    if sizes != sorted(set(sizes)) or sizes and sizes[-1] >= preview_size:
+        raise SpecError(f"screening resolutions must grow and stay below --preview "
+                        f"{preview_size}, got {', '.join(map(str, sizes))}")
+    if workers is not None and workers < 1:
         raise SpecError(f"workers must be at least 1, got {workers}")
-    unique = list({spec.id: spec for spec in specs}.values())
+    if batch is not None and batch < 1:
+        raise SpecError(f"batch must be at least 1 seed, got {batch}")
+    if cluster is not None:
+        from generator.cluster import DaskPool
+        make_pool = lambda: DaskPool(cluster, device, batch)  # noqa: E731
+    else:
+        from generator.render import resolve_device
+        device = resolve_device(device)
+        count = default_workers(device) if workers is None else workers
+        make_pool = lambda: LocalPool(count)  # noqa: E731
     start = time.perf_counter()
-    with open_catalog(catalog, preview=preview_size) as cat:
-        done = cat.ids()
-        todo = [spec for spec in unique if spec.id not in done]
-        workers = max(1, min(workers, len(todo)))
-        rendered = 0
-        with tqdm(total=len(unique), initial=len(unique) - len(todo), unit="seed",
-                  desc="sweep", disable=not progress) as bar:
-            for record in _previews(todo, preview_size, device, backend, workers):
-                rendered += cat.add(record)
-                bar.update()
-        size = len(cat)
-    return SweepResult(len(unique), len(unique) - len(todo), rendered,
-                       time.perf_counter() - start, size)
+    screened = []
+    pool, finished = make_pool(), False  # first: no cluster, no catalog made either
+    try:
+        with open_catalog(catalog, preview=preview_size) as cat, \
+                tqdm(total=total, unit="seed", desc="sweep", disable=not progress) as bar:
+            for rung in screens:
+                step = _Rung(cat, pool, rung.resolution, True, device, backend, retry_failed,
+                             bar)
+                bar.set_description(f"screen {rung.resolution}²")
+                step.run(specs)
+                kept = step.cut(rung)
+                screened.append((rung.resolution, len(step.ids), len(kept)))
+                specs = cat.screened_specs(kept, rung.resolution)
+                bar.reset(total=len(kept))
+            bar.set_description(f"sweep {preview_size}²")
+            final = _Rung(cat, pool, preview_size, False, device, backend, retry_failed, bar)
+            final.run(specs)
+            finished = True
+            size = len(cat)
+    finally:
+        pool.close(finished)
+    requested = screened[0][1] if screened else final.requested
+    return SweepResult(requested, final.skipped, final.rendered, final.failed,
+                       time.perf_counter() - start, size, tuple(screened))
 
 
 # The default order: how intricate an artwork looks, as the mean of its percentile ranks in
@@ -291,13 +527,17 @@ def _values(records: list[Record], names) -> np.ndarray:
 def intricacy(records: list[Record]) -> np.ndarray:
     """Each record's mean percentile rank among `records` over INTRICACY, 0..1; a score a
     record lacks (catalogs of attnart 0.1) is left out of its mean."""
-    values = _values(records, INTRICACY)  # (R, 3)
+    return _percentile_mean(_values(records, INTRICACY))
+
+
+def _percentile_mean(values: np.ndarray) -> np.ndarray:
+    """Each row's mean over columns of its percentile rank in the column, NaNs left out."""
     ranks = np.full_like(values, np.nan)
     for j in range(values.shape[1]):
         known = ~np.isnan(values[:, j])
         ranks[known, j] = (np.searchsorted(np.sort(values[known, j]), values[known, j],
                                            side="right") / max(1, known.sum()))
-    return np.nanmean(ranks, axis=1) if len(records) else np.zeros(0)
+    return np.nanmean(ranks, axis=1) if len(values) else np.zeros(0)
 
 
 def likeness(records: list[Record], favourites: list[dict]) -> np.ndarray:

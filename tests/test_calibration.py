@@ -11,7 +11,6 @@ command line runs it, and each of the five ranks in the top quarter (<= 76 of 30
 import dataclasses
 
 import pytest
-import torch
 
 from generator.catalog import open_catalog
 from generator.curate import Criteria, select, sweep
@@ -25,7 +24,7 @@ POOL = range(2000, 2300)
 def test_the_papers_five_rank_in_the_top_quarter(tmp_path):
     specs = [ArtworkSpec(seed=s) for s in (*PAPER, *POOL)]
     path = tmp_path / "pool.sqlite"
-    sweep(specs, path, preview_size=64, device=torch.device("cpu"))
+    sweep(specs, path, preview_size=64, device="cpu")
     with open_catalog(path, readonly=True) as cat:
         records = cat.records()
     order = select(records, dataclasses.replace(Criteria(), top=len(records))).picks

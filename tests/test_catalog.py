@@ -1,4 +1,8 @@
+import hashlib
+import json
+import os
 import sqlite3
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -51,7 +55,7 @@ def test_catalog_is_marked_as_ours(tmp_path):
     open_catalog(path, preview=64).close()
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     conn.close()
 
 
@@ -64,10 +68,10 @@ def test_a_version_1_catalog_reads_as_it_is_and_upgrades_when_swept(tmp_path):
         assert cat.version == 1 and cat.records() == old  # images None, scores as stored
     assert path.read_bytes() == before
     with open_catalog(path, preview=64) as cat:  # a sweep: upgraded in place, once
-        assert cat.version == 2 and cat.records() == old
+        assert cat.version == SCHEMA_VERSION and cat.records() == old
         assert cat.add(record(9, image=b"png"))
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
     with open_catalog(path, readonly=True) as cat:
         assert [r.image for r in cat.records()] == [None, None, None, b"png"]
@@ -106,9 +110,9 @@ def test_catalog_from_a_newer_version_is_refused(tmp_path):
     path = tmp_path / "c.sqlite"
     open_catalog(path, preview=64).close()
     conn = sqlite3.connect(path)
-    conn.execute("PRAGMA user_version = 3")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
-    with pytest.raises(CatalogError, match="schema version 3, from a newer"):
+    with pytest.raises(CatalogError, match=f"schema version {SCHEMA_VERSION + 1}, from a newer"):
         open_catalog(path, preview=64)
 
 
@@ -165,3 +169,87 @@ def test_cli_refuses_foreign_files_in_one_line(tmp_path, capsys, command):
         assert len(lines) == 1 and message in lines[0]
         assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corrupt.sqlite", "foreign.sqlite"]
+
+
+def _beside(path) -> list[str]:
+    return sorted(p.name for p in path.parent.iterdir())
+
+
+def test_readers_write_nothing_and_leave_no_files(tmp_path, capsys):
+    path = tmp_path / "c.sqlite"
+    with open_catalog(path, preview=32) as cat:  # a sweep: WAL while it writes
+        cat.add(record(1))
+        assert _beside(path) == ["c.sqlite", "c.sqlite-shm", "c.sqlite-wal"]
+        with open_catalog(path, readonly=True) as reader:  # reading beside a running sweep
+            assert len(reader) == 1
+    assert _beside(path) == ["c.sqlite"]
+    assert path.read_bytes()[18] == 1  # rollback journal at rest
+    old = tmp_path / "old.sqlite"
+    write_v1(old, 32, [record(2, scores=V1_SCORES)])  # left in WAL mode by attnart 0.1
+    for catalog in (path, old):
+        before = catalog.read_bytes()
+        for args in (["catalog", "ls"], ["catalog", "show", "1" if catalog == path else "2"],
+                     ["select", "--min-white", "0", "-o", "-"],
+                     ["review", "--out", str(tmp_path / "r.html"), "--force"]):
+            assert main([*args, "--catalog", str(catalog)]) == 0, capsys.readouterr().err
+        assert catalog.read_bytes() == before
+    assert _beside(path) == ["c.sqlite", "old.sqlite", "r.html"]
+
+
+def test_a_read_only_catalog_is_read_and_a_sweep_says_why_it_cannot_write(
+        tmp_path, capsys, monkeypatch):
+    path = tmp_path / "c.sqlite"
+    with open_catalog(path, preview=32) as cat:
+        cat.add(record(1))
+    before = path.read_bytes()
+    real = os.access
+    # tests run as root, whom chmod does not stop: the refusal a user would meet, simulated
+    for refused, what in ((path, "file"), (tmp_path, "folder")):
+        monkeypatch.setattr(os, "access", lambda p, mode, refused=refused: (
+            False if Path(p) == refused and mode == os.W_OK else real(p, mode)))
+        assert main(["catalog", "ls", "--catalog", str(path)]) == 0
+        assert main(["sweep", "--seeds", "1-3", "--catalog", str(path), "--preview", "32",
+                     "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert f"cannot be written: its {what} {refused} is read-only" in err
+        assert err.count("\n") == 1 and "make it writable" in err
+        assert path.read_bytes() == before and _beside(path) == ["c.sqlite"]
+
+
+def _old_id(spec: ArtworkSpec) -> str:
+    """The id before `spec.profile_matters`: every field counted."""
+    text = json.dumps(spec.canonical(), sort_keys=True, separators=(",", ":"))
+    return f"{spec.seed}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
+
+
+def test_old_ids_are_recomputed_and_duplicates_merged_on_upgrade(tmp_path):
+    path = tmp_path / "old.sqlite"
+    t4, a100 = {"cuda_sms": 40, "cuda_threads_per_sm": 1024}, {"cuda_sms": 108,
+                                                               "cuda_threads_per_sm": 2048}
+    shared = [record(1, init="shared", **t4), record(1, init="shared", **a100)]  # same pixels
+    wide = [record(2, init="per-point", **t4), record(2, init="per-point", **a100)]  # differ
+    assert not shared[0].spec.profile_matters and wide[0].spec.profile_matters
+    write_v1(path, 64, [shared[0], *wide, record(3, rng="cpu", **t4)])
+    conn = sqlite3.connect(path)
+    for rowid, spec in conn.execute("SELECT rowid, spec FROM artworks").fetchall():
+        conn.execute("UPDATE artworks SET id = ? WHERE rowid = ?",
+                     (_old_id(ArtworkSpec.from_dict(json.loads(spec))), rowid))
+    # the other profile's twin, which had an id of its own then
+    conn.execute("INSERT INTO artworks SELECT ?, seed, ?, wq, wv, scores, fractal_dimension, "
+                 "white_fraction, thumbnail, seconds, created FROM artworks WHERE rowid = 1",
+                 (_old_id(shared[1].spec), json.dumps(shared[1].spec.canonical())))
+    conn.commit()
+    conn.close()
+    with open_catalog(path, readonly=True) as cat:
+        assert len(cat) == 5  # read as it is
+    with open_catalog(path, preview=64) as cat:
+        records = cat.records()
+        assert cat.ids() == {r.spec.id for r in records} and len(records) == 4
+    assert [r.spec.seed for r in records] == [1, 2, 2, 3]
+    assert records[0].spec == shared[0].spec  # of the two, the older stays
+    assert {records[1].spec.id, records[2].spec.id} == {_old_id(w.spec) for w in wide}
+    assert main(["sweep", "--seeds", "1", "--init", "shared", "--cuda-sms", "108",
+                 "--cuda-threads-per-sm", "2048",
+                 "--catalog", str(path), "--preview", "64", "--quiet"]) == 0
+    with open_catalog(path, readonly=True) as cat:
+        assert len(cat) == 4  # seed 1 shared is there, whatever the profile

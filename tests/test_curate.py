@@ -1,3 +1,4 @@
+import itertools
 import os
 import signal
 import sqlite3
@@ -8,7 +9,6 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-import torch
 from test_catalog import record
 
 from generator import rng
@@ -29,7 +29,6 @@ from generator.errors import SpecError
 from generator.score import FEATURES
 from generator.spec import SEED_MAX, load_seeds
 
-CPU = torch.device("cpu")
 TINY = ["--iterations", "20", "--preview", "32", "--quiet"]
 
 
@@ -45,15 +44,15 @@ def run(*args):
     (f"{SEED_MAX - 1}-{SEED_MAX}", [SEED_MAX - 1, SEED_MAX]),
 ])
 def test_seed_lists(text, seeds):
-    assert parse_seeds(text) == seeds
+    assert list(parse_seeds(text)) == seeds
 
 
 def test_seed_file(tmp_path):
     path = tmp_path / "seeds.txt"
     path.write_text("# favourites\n1679700\n5-7, 12  # and a range\n\n8012376\n")
-    assert parse_seeds(f"@{path}") == [1679700, 5, 6, 7, 12, 8012376]
+    assert list(parse_seeds(f"@{path}")) == [1679700, 5, 6, 7, 12, 8012376]
     path.write_bytes("\ufeff1679700\r\n5-7\r\n".encode())  # as some editors save it
-    assert parse_seeds(f"@{path}") == [1679700, 5, 6, 7]
+    assert list(parse_seeds(f"@{path}")) == [1679700, 5, 6, 7]
     path.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
     with pytest.raises(SpecError, match="not UTF-8 text"):
         parse_seeds(f"@{path}")
@@ -77,10 +76,11 @@ def test_bad_seed_lists(text, message):
 def test_sweep_records_each_artwork_once(tmp_path, spec_factory):
     specs = [spec_factory(seed=s, iterations=20, resolution=100) for s in (3, 1, 2, 3)]
     path = tmp_path / "c.sqlite"
-    first = sweep(specs[:2], path, preview_size=32, device=CPU, workers=1)
+    first = sweep(specs[:2], path, preview_size=32, device="cpu", workers=1)
     assert (first.requested, first.skipped, first.rendered) == (2, 0, 2)
-    again = sweep(specs, path, preview_size=32, device=CPU, workers=1)
-    assert (again.requested, again.skipped, again.rendered, again.catalog_size) == (3, 2, 1, 3)
+    again = sweep(specs, path, preview_size=32, device="cpu", workers=1)
+    # a repeat is counted again (the stream is not remembered) but stored once
+    assert (again.requested, again.skipped, again.rendered, again.catalog_size) == (4, 3, 1, 3)
     with open_catalog(path, readonly=True) as cat:
         records = cat.records()
     assert [r.spec for r in records] == [specs[0], specs[1], specs[2]]
@@ -122,24 +122,24 @@ def test_sweep_stopped_twice_then_rerun_resumes(tmp_path):
     """Ctrl-C, then kill -9, each in the middle of a sweep, then the same command to the end:
     every seed recorded exactly once, none recorded before a stop rendered again."""
     path = tmp_path / "c.sqlite"
-    args = ["sweep", "--seeds", "1-60", "--catalog", str(path), "--init", "shared", *TINY]
+    args = ["sweep", "--seeds", "1-100", "--catalog", str(path), "--init", "shared", *TINY]
     status, err = _interrupt([*args, "--workers", "2"], path, 3, signal.SIGINT)
     assert status == 130 and "interrupted" in err and err.count("\n") == 1  # no traceback
     first = _created(path)
     status, _ = _interrupt([*args, "--workers", "2"], path, len(first) + 3, signal.SIGKILL)
     assert status == -signal.SIGKILL
     second = _created(path)
-    assert 3 <= len(first) < len(second) < 60, "a sweep was not caught in the middle"
+    assert 3 <= len(first) < len(second) < 100, "a sweep was not caught in the middle"
     assert first.items() <= second.items()
 
     result = run(*args, "--workers", "1")  # resuming needs no particular worker count
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith(f"{60 - len(second)} rendered (")
+    assert result.stdout.startswith(f"{100 - len(second)} rendered (")
     assert f", {len(second)} already there" in result.stdout
     final = _created(path)
-    assert len(final) == 60 and second.items() <= final.items()  # untouched, not redone
+    assert len(final) == 100 and second.items() <= final.items()  # untouched, not redone
     with open_catalog(path, readonly=True) as cat:
-        assert sorted(r.spec.seed for r in cat.records()) == list(range(1, 61))
+        assert sorted(r.spec.seed for r in cat.records()) == list(range(1, 101))
     assert sorted(os.listdir(tmp_path)) == ["c.sqlite"]
 
 
@@ -281,7 +281,7 @@ def test_select_like_favourites_in_and_out_of_the_catalog(tmp_path, capsys):
             "--max-white", "1", "--distinct", "0", "--top", "10", "-o", str(out), "--quiet"]
     assert main(args) == 0
     assert "favourites or unscored" in capsys.readouterr().out
-    favourites = [records[2], preview(outside, 32, device=CPU)]
+    favourites = [records[2], preview(outside, 32, device="cpu")]
     expected = select(records, Criteria(top=10, min_white=0, max_white=1, distinct=0),
                       favourites=favourites).picks
     assert [s.id for s in load_seeds(out)] == [r.spec.id for r in expected]
@@ -302,3 +302,172 @@ def test_select_on_an_empty_catalog_says_so(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "holds no artworks yet; run attnart sweep first" in err and err.count("\n") == 1
     assert not (tmp_path / "p.toml").exists()
+
+
+def _first_mentions_reference(items):
+    seeds = {}
+    for low, high in items:
+        seeds.update(dict.fromkeys(range(low, high + 1)))
+    return list(seeds)
+
+
+def test_overlapping_seed_lists_keep_each_seed_at_its_first_mention():
+    gen = np.random.default_rng(5)
+    for _ in range(200):
+        items = [(int(a), int(a + b)) for a, b in zip(gen.integers(0, 60, 8),
+                                                      gen.integers(0, 12, 8))]
+        text = ",".join(f"{a}-{b}" for a, b in items)
+        assert list(parse_seeds(text)) == _first_mentions_reference(items), text
+
+
+def test_a_million_seeds_cost_no_memory_and_start_at_once(tmp_path):
+    import tracemalloc
+
+    tracemalloc.start()
+    seeds = parse_seeds(f"2-1000000,{SEED_MAX}")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(seeds) == 1_000_000 and peak < 100_000
+    assert list(itertools.islice(seeds, 3)) == [2, 3, 4]
+
+    import fcntl
+    import pty
+    import select as select_
+    import struct
+    import termios
+
+    # the progress bar of a million-seed sweep, on a terminal as a user sees it
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 100 wide
+    start = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "generator.cli", "sweep", "--seeds",
+                             "1-1000000", "--catalog", str(tmp_path / "c.sqlite"),
+                             "--iterations", "5", "--preview", "32", "--workers", "1"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=terminal)
+    os.close(terminal)
+    shown = b""
+    try:
+        while b"/1000000" not in shown and time.monotonic() - start < 30:
+            if select_.select([controller], [], [], 0.1)[0]:
+                shown += os.read(controller, 4096)
+        waited = time.monotonic() - start
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(controller)
+    # about 0.5 s alone on the 2-core machine (most of it Python and numpy starting)
+    assert b"/1000000" in shown and waited < 5, (waited, shown[-200:])
+
+
+def test_a_failing_seed_is_recorded_and_retried_on_request(tmp_path, capsys, monkeypatch):
+    from generator import render
+
+    catalog = tmp_path / "c.sqlite"
+    args = ["sweep", "--seeds", "1-5", "--catalog", str(catalog), "--init", "shared",
+            "--workers", "1", *TINY]
+    real = render.render_labels
+
+    def broken(spec, *a, **k):
+        if spec.seed == 3:
+            raise FloatingPointError("the landscape of seed 3 overflowed")
+        return real(spec, *a, **k)
+    monkeypatch.setattr(render, "render_labels", broken)
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "4 rendered" in out and "1 failed" in out and "--retry-failed" in out
+    assert main(["catalog", "failures", "--catalog", str(catalog)]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert len(listed) == 1 and listed[0].startswith("seed 3 ")
+    assert "FloatingPointError: the landscape of seed 3 overflowed" in listed[0]
+
+    monkeypatch.setattr(render, "render_labels", real)
+    assert main(args) == 0  # not retried unasked
+    assert "0 rendered" in capsys.readouterr().out and _count(catalog) == 4
+    assert main([*args, "--retry-failed"]) == 0
+    out = capsys.readouterr().out
+    assert "1 rendered" in out and "failed" not in out
+    with open_catalog(catalog, readonly=True) as cat:
+        assert sorted(r.spec.seed for r in cat.records()) == [1, 2, 3, 4, 5]
+        assert cat.failures() == []
+
+
+def test_two_sweeps_at_once_on_a_missing_catalog_share_the_work(tmp_path):
+    path = tmp_path / "c.sqlite"
+    args = [sys.executable, "-m", "generator.cli", "sweep", "--seeds", "1-40", "--catalog",
+            str(path), "--init", "shared", "--workers", "1", *TINY]
+    procs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    rendered = [int(out.split(" rendered")[0]) for out, _ in outputs]
+    assert sum(rendered) == 40 and min(rendered) > 0, outputs  # each seed by one of them
+    with open_catalog(path, readonly=True) as cat:
+        assert sorted(r.spec.seed for r in cat.records()) == list(range(1, 41))
+    assert sorted(os.listdir(tmp_path)) == ["c.sqlite"]
+
+
+def test_a_sweep_waits_for_another_writers_lock(tmp_path, capsys):
+    path = tmp_path / "c.sqlite"
+    open_catalog(path, preview=32).close()
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sqlite3, sys, time\n"
+        f"c = sqlite3.connect({str(path)!r}, isolation_level=None)\n"
+        "c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(6)\n"
+        "c.execute('COMMIT')\n")], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "locked\n"
+    start = time.monotonic()
+    assert main(["sweep", "--seeds", "1-3", "--catalog", str(path), "--init", "shared",
+                 "--workers", "1", *TINY]) == 0  # SQLite's own wait would give up after 5 s
+    assert time.monotonic() - start > 3 and holder.wait(timeout=30) == 0
+    assert "3 rendered" in capsys.readouterr().out and _count(path) == 3
+
+
+def test_screening_rungs_keep_the_most_intricate_and_record_every_score(tmp_path, capsys):
+    catalog = tmp_path / "c.sqlite"
+    args = ["sweep", "--seeds", "1-16", "--catalog", str(catalog), "--init", "shared",
+            "--iterations", "20", "--workers", "1", "--quiet", "--screen", "32:50%",
+            "--screen", "48:3", "--preview", "64"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "screened 16 at 32², kept 8" in out and "screened 8 at 48², kept 3" in out
+    assert "3 rendered" in out
+    with open_catalog(catalog, readonly=True) as cat:
+        screens, records = cat.screens(), cat.records()
+    by_rung = {res: [s for s in screens if s[1] == res] for res in (32, 48)}
+    assert len(by_rung[32]) == 16 and sum(s[4] for s in by_rung[32]) == 8
+    assert len(by_rung[48]) == 8 and sum(s[4] for s in by_rung[48]) == 3
+    for res, rows in by_rung.items():
+        ranks = intricacy([record(0, scores=s[2]) for s in rows])  # the rung's own order
+        assert np.allclose([s[3] for s in rows], ranks)
+        kept = {s[0] for s in rows if s[4]}
+        assert kept == {rows[k][0] for k in np.argsort(-ranks, kind="stable")[:len(kept)]}
+    survivors = {s[0] for s in by_rung[48] if s[4]}
+    assert {s[0] for s in by_rung[48]} == {s[0] for s in by_rung[32] if s[4]}
+    assert {r.spec.id for r in records} == survivors  # the screened out never at 64²
+    assert all(s[2]["display_size"] == s[1] // 2 for s in screens)
+
+    assert main(args) == 0  # run again: nothing to do, the same cut
+    assert "0 rendered" in capsys.readouterr().out
+    with open_catalog(catalog, readonly=True) as cat:
+        assert cat.screens() == screens
+
+
+@pytest.mark.parametrize("screen,message", [
+    ("32", "give RES:KEEP"),
+    ("32:0%", "percentage above 0"),
+    ("32:1.5", "whole number"),
+])
+def test_bad_screens_are_one_line(tmp_path, capsys, screen, message):
+    with pytest.raises(SystemExit) as stop:
+        main(["sweep", "--seeds", "1", "--catalog", str(tmp_path / "c.sqlite"), "--screen",
+              screen])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and os.listdir(tmp_path) == []
+
+
+def test_screens_must_grow_below_the_preview(tmp_path, capsys):
+    assert main(["sweep", "--seeds", "1", "--catalog", str(tmp_path / "c.sqlite"),
+                 "--screen", "64:10%", "--preview", "64", "--quiet"]) == 2
+    assert "must grow and stay below --preview 64" in capsys.readouterr().err
+    assert os.listdir(tmp_path) == []
