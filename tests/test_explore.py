@@ -265,8 +265,10 @@ def test_static_files_cannot_escape_their_folder(shared):
 def test_tiles_nobody_waits_for_are_not_rendered(shared):
     """A request given up while the server is busy (a dragged-away tile) is skipped."""
     before = shared.json("api/status")[1]
-    slow = threading.Thread(target=shared.get, args=(
-        f"tiles/0/0/0.png?{tile_query(11, iterations=1000)}",))
+    # The slowest tile the limits allow (64 points, 1000 steps): about 1.3 s on an idle
+    # 2-core machine, so the next request is sure to wait behind it.
+    slow_query = tile_query(11, iterations=1000, points=64)
+    slow = threading.Thread(target=shared.get, args=(f"tiles/0/0/0.png?{slow_query}",))
     slow.start()
     time.sleep(0.3)  # the slow tile is rendering now
     with socket.create_connection(("127.0.0.1", shared.port)) as sock:
@@ -278,7 +280,7 @@ def test_tiles_nobody_waits_for_are_not_rendered(shared):
     after = shared.json("api/status")[1]
     assert after["cancelled"] == before["cancelled"] + 1
     assert after["rendered"] == before["rendered"] + 1  # the slow one only
-    status, again, _ = shared.get(f"tiles/0/0/0.png?{tile_query(11, iterations=1000)}")
+    status, again, _ = shared.get(f"tiles/0/0/0.png?{slow_query}")
     assert status == 200 and shared.json("api/status")[1]["cached"] > after["cached"]
 
 
