@@ -89,11 +89,37 @@ def _add_spec_options(p: argparse.ArgumentParser) -> None:
                    help="max threads per SM of another GPU")
 
 
+def _add_colour_options(p: argparse.ArgumentParser) -> None:
+    from generator import shade
+
+    g = p.add_argument_group("colour")
+    g.add_argument("--shade", choices=shade.SHADES, default="binary",
+                   help="binary: white = synchronised, the paper's look (default); speed: "
+                        "colour by how fast each pixel synchronised or how far it stayed")
+    g.add_argument("--palette", metavar="NAME",
+                   help=f"colours of --shade speed: {', '.join(shade.PALETTES)} (default "
+                        f"{shade.DEFAULT_PALETTE}; the last three are diverging)")
+    g.add_argument("--palette-file", type=Path, metavar="FILE",
+                   help="your own palette instead: #rrggbb colours, low to high")
+
+
+def _colour(args) -> dict:
+    """The spec's shade and palette from the colour options (binary where there are none)."""
+    from generator import shade
+
+    palette, path = getattr(args, "palette", None), getattr(args, "palette_file", None)
+    if path is not None:
+        if palette is not None:
+            raise ArtError("give --palette or --palette-file, not both")
+        palette = shade.read_palette_file(path)
+    return {"shade": getattr(args, "shade", "binary"), "palette": palette}
+
+
 def _spec(args, seed: int | None = None) -> ArtworkSpec:
     sms, threads = CUDA_PROFILES[args.cuda_profile]
     if (args.cuda_sms is None) != (args.cuda_threads_per_sm is None):
         raise ArtError("--cuda-sms and --cuda-threads-per-sm go together; give both")
-    return ArtworkSpec(
+    return ArtworkSpec(**_colour(args),
         seed=args.seed if seed is None else seed, resolution=args.resolution,
         points=args.points, iterations=args.iterations, window=args.window,
         threshold=args.threshold, init=args.init, wq=args.wq, wv=args.wv, rng=args.rng,
@@ -136,7 +162,7 @@ def cmd_spec(args) -> None:
 
 
 def cmd_bench(args) -> None:
-    from generator.bench import bench
+    from generator.bench import SPEED, bench
     from generator.render import resolve_device
 
     device = resolve_device(args.device)
@@ -146,12 +172,18 @@ def cmd_bench(args) -> None:
     print(f"seed {spec.seed}, {spec.resolution}² {spec.init}, T={spec.iterations}, "
           f"n={spec.points}, device {device}; reference timed on {ref.pixels:,} of "
           f"{spec.resolution**2:,} px (evenly spread)")
-    print(f"{'backend':<10} {'seconds':>9} {'Mpix/s':>9} {'s/Mpix':>9} {'speed-up':>9} "
+    print(f"{'backend':<13} {'seconds':>9} {'Mpix/s':>9} {'s/Mpix':>9} {'speed-up':>9} "
           f"{'agreement':>10}")
     for row in rows:
         speedup = row.mpix_per_s / ref.mpix_per_s
-        print(f"{row.backend:<10} {row.seconds:9.3f} {row.mpix_per_s:9.4f} "
+        print(f"{row.backend:<13} {row.seconds:9.3f} {row.mpix_per_s:9.4f} "
               f"{1 / row.mpix_per_s:9.2f} {speedup:8.1f}x {row.agreement:10.4%}")
+    seconds = {row.backend: row.seconds for row in rows}
+    for name, time_with in seconds.items():
+        if name.endswith(SPEED):
+            alone = seconds[name.removesuffix(SPEED)]
+            print(f"speed field on {name.removesuffix(SPEED)}: {time_with / alone - 1:+.1%} time "
+                  "over labels alone (measured in this run)")
 
 
 def cmd_score(args) -> None:
@@ -332,6 +364,7 @@ def _parser() -> Parser:
 
     p = command("render", cmd_render, "render one artwork to a PNG and its JSON sidecar")
     runtime(p)
+    _add_colour_options(p)
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.png",
                    help="the image to write; its sidecar OUT.json is written beside it")
     p.add_argument("--size", type=int, metavar="N",
