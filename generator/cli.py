@@ -16,7 +16,7 @@ from generator.spec import CUDA_PROFILES, SEED_MAX, ArtworkSpec
 
 # Options whose value may start with '-' (a negative number), which argparse would otherwise
 # take for an option: `--window -8,8,-8,8` must work as users type it.
-LIST_OPTIONS = ("--window", "--wq", "--wv")
+LIST_OPTIONS = ("--window", "--wq", "--wv", "--zoom-to")
 
 
 class Parser(argparse.ArgumentParser):
@@ -145,6 +145,22 @@ def cmd_render(args) -> None:
               file=sys.stderr)
     if args.json:
         print(json_text(meta), end="")
+
+
+def cmd_animate(args) -> None:
+    from generator.animate import Motion, animate
+    from generator.render import resolve_device
+
+    spec = _spec(args)
+    motion = Motion(target=args.zoom_to, width=args.to_width, morph=args.morph)
+    started = time.perf_counter()
+    meta = animate(spec, motion, args.output, seconds=args.seconds, fps=args.fps,
+                   device=resolve_device(args.device), backend=args.backend, force=args.force,
+                   progress=_progress(args))
+    if not args.quiet:
+        print(f"wrote {args.output} ({meta['frames']} frames of {meta['size']}×{meta['size']} "
+              f"at {meta['fps']} fps) in {time.perf_counter() - started:.1f} s",
+              file=sys.stderr)
 
 
 def cmd_spec(args) -> None:
@@ -373,6 +389,23 @@ def _parser() -> Parser:
                    help="replace OUT.png and OUT.json even when attnart did not write them "
                         "(an earlier render's are replaced anyway)")
     p.add_argument("--json", action="store_true", help="print the metadata as JSON")
+
+    p = command("animate", cmd_animate, "render a zoom or a morph to an H.264 MP4 video")
+    p.set_defaults(resolution=720)
+    runtime(p)
+    _add_colour_options(p)
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.mp4",
+                   help="the video to write")
+    p.add_argument("--zoom-to", type=_numbers(2), metavar="A,B",
+                   help="zoom exponentially towards the point (a, b) of the window")
+    p.add_argument("--to-width", type=float, metavar="W",
+                   help="the width of the last frame's window (with --zoom-to)")
+    p.add_argument("--morph", type=_seed, metavar="SEED2",
+                   help="move W_Q and W_V linearly to SEED2's (X(0) stays SEED's)")
+    p.add_argument("--seconds", type=float, default=10.0,
+                   help="length of the video (default %(default)s)")
+    p.add_argument("--fps", type=int, default=30, help="frames per second (default %(default)s)")
+    p.add_argument("--force", action="store_true", help="replace OUT.mp4 if it exists")
 
     p = command("spec", cmd_spec, "print an artwork's spec (W_Q, W_V, parameters) unrendered")
     p.add_argument("--json", action="store_true", help="as JSON")

@@ -65,7 +65,8 @@ def read_palette_file(path: Path) -> tuple[str, ...]:
     except (OSError, UnicodeDecodeError) as e:
         raise SpecError(f"palette file {path} cannot be read: {e}") from None
     lines = [line for line in text.splitlines() if not line.lstrip().startswith(("//", "%"))]
-    return parse_colours(re.split(r"[\s,]+", " ".join(lines).strip()), f"palette file {path}")
+    tokens = [t for t in re.split(r"[\s,]+", " ".join(lines)) if t]
+    return parse_colours(tokens, f"palette file {path}")
 
 
 def rgb(palette) -> np.ndarray:
