@@ -131,3 +131,18 @@ def colourise(field: np.ndarray, palette, equaliser: Equaliser | None = None) ->
     equaliser = equaliser or Equaliser.fit(field)
     index = np.rint(equaliser.positions(field) * (len(colours) - 1)).astype(np.int64)
     return colours[index]
+
+
+def labels_of(image: np.ndarray, palette) -> np.ndarray:
+    """The labels a full-resolution colour render shows, (H, W, 3) uint8 -> (H, W) bool: a
+    pixel is synchronised when its colour is one of the palette's upper part (past the gap)
+    and none of its lower part. Raises SpecError for a colour the palette does not have."""
+    colours = rgb(palette).astype(np.int64)
+    keys = colours @ np.array([65536, 256, 1])
+    upper = np.arange(len(colours)) / (len(colours) - 1) > 0.5
+    synced = np.setdiff1d(keys[upper], keys[~upper])
+    pixels = image.astype(np.int64) @ np.array([65536, 256, 1])
+    if not np.isin(pixels, keys).all():
+        raise SpecError("the image has colours its palette does not: it is not a full-size "
+                        "render of this palette")
+    return np.isin(pixels, synced)

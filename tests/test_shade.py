@@ -170,3 +170,26 @@ def test_named_palette_without_colorcet_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "colorcet", None)
     with pytest.raises(SpecError, match=r"attention-art\[colour\]"):
         shade.rgb("fire")
+
+
+def test_gallery_publishes_colour_artworks_scored_by_their_labels(tmp_path):
+    from generator.render import render_labels
+    from generator.score import score
+    from generator.site import build
+
+    tiny = dict(resolution=32, iterations=20, init="shared")
+    colour = ArtworkSpec(seed=1679700, shade="speed", palette="gouldian", **tiny)
+    binary = ArtworkSpec(seed=1679700, **tiny)
+    build([colour, binary], tmp_path / "site", device="cpu")
+    images = tmp_path / "site" / "images"
+    with Image.open(images / f"{colour.id}.png") as im:
+        assert im.mode == "RGB"
+    scores = [json.loads((images / f"{s.id}.score.json").read_text()) for s in (colour, binary)]
+    assert scores[0] == scores[1]  # the colours' classes are the binary labels
+    labels = render_labels(binary, rng.draw(binary), device="cpu")
+    assert scores[0]["white_fraction"] == score(labels.T[::-1]).as_dict()["white_fraction"]
+    meta = json.loads((tmp_path / "site" / "metadata" / f"{colour.id}.json").read_text())
+    traits = {a["trait_type"]: a["value"] for a in meta["attributes"]}
+    assert traits["Palette"] == "gouldian" and traits["Shade"] == "speed"
+    page = (tmp_path / "site" / "artworks" / f"{colour.id}.html").read_text()
+    assert "--shade speed --palette gouldian" in page
