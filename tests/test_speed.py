@@ -45,7 +45,7 @@ def assert_field_agrees(got, want) -> None:
 
 
 @pytest.mark.parametrize("mode", ["shared", "per-point"])
-@pytest.mark.parametrize("seed", [103, 104, 217])
+@pytest.mark.parametrize("seed", [104, 217])
 @pytest.mark.parametrize("backend, device", BACKENDS)
 def test_field_matches_reference_on_random_inputs(backend, device, seed, mode):
     inputs = make_inputs(seed, 48, 20, mode, "random", device)
