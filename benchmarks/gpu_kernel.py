@@ -125,7 +125,7 @@ def compare_configs():
             try:
                 def run():
                     return tk._launch(wq, wv, x0, ab, ITERATIONS, THRESHOLD, block=block,
-                                      num_warps=warps, refill_at=refill)
+                                      num_warps=warps, refill_at=refill)[0]
 
                 start = time.perf_counter()
                 run()

@@ -16,7 +16,7 @@ from generator.spec import CUDA_PROFILES, SEED_MAX, ArtworkSpec
 
 # Options whose value may start with '-' (a negative number), which argparse would otherwise
 # take for an option: `--window -8,8,-8,8` must work as users type it.
-LIST_OPTIONS = ("--window", "--wq", "--wv")
+LIST_OPTIONS = ("--window", "--wq", "--wv", "--zoom-to")
 
 
 class Parser(argparse.ArgumentParser):
@@ -96,11 +96,37 @@ def _add_spec_options(p: argparse.ArgumentParser) -> None:
                    help="max threads per SM of another GPU")
 
 
+def _add_colour_options(p: argparse.ArgumentParser) -> None:
+    from generator import shade
+
+    g = p.add_argument_group("colour")
+    g.add_argument("--shade", choices=shade.SHADES, default="binary",
+                   help="binary: white = synchronised, the paper's look (default); speed: "
+                        "colour by how fast each pixel synchronised or how far it stayed")
+    g.add_argument("--palette", metavar="NAME",
+                   help=f"colours of --shade speed: {', '.join(shade.PALETTES)} (default "
+                        f"{shade.DEFAULT_PALETTE}; the last three are diverging)")
+    g.add_argument("--palette-file", type=Path, metavar="FILE",
+                   help="your own palette instead: #rrggbb colours, low to high")
+
+
+def _colour(args) -> dict:
+    """The spec's shade and palette from the colour options (binary where there are none)."""
+    from generator import shade
+
+    palette, path = getattr(args, "palette", None), getattr(args, "palette_file", None)
+    if path is not None:
+        if palette is not None:
+            raise ArtError("give --palette or --palette-file, not both")
+        palette = shade.read_palette_file(path)
+    return {"shade": getattr(args, "shade", "binary"), "palette": palette}
+
+
 def _spec(args, seed: int | None = None) -> ArtworkSpec:
     sms, threads = CUDA_PROFILES[args.cuda_profile]
     if (args.cuda_sms is None) != (args.cuda_threads_per_sm is None):
         raise ArtError("--cuda-sms and --cuda-threads-per-sm go together; give both")
-    return ArtworkSpec(
+    return ArtworkSpec(**_colour(args),
         seed=args.seed if seed is None else seed, resolution=args.resolution,
         points=args.points, iterations=args.iterations, window=args.window,
         threshold=args.threshold, init=args.init, wq=args.wq, wv=args.wv, rng=args.rng,
@@ -128,6 +154,22 @@ def cmd_render(args) -> None:
         print(json_text(meta), end="")
 
 
+def cmd_animate(args) -> None:
+    from generator.animate import Motion, animate
+    from generator.render import resolve_device
+
+    spec = _spec(args)
+    motion = Motion(target=args.zoom_to, width=args.to_width, morph=args.morph)
+    started = time.perf_counter()
+    meta = animate(spec, motion, args.output, seconds=args.seconds, fps=args.fps,
+                   device=resolve_device(args.device), backend=args.backend, force=args.force,
+                   progress=_progress(args))
+    if not args.quiet:
+        print(f"wrote {args.output} ({meta['frames']} frames of {meta['size']}×{meta['size']} "
+              f"at {meta['fps']} fps) in {time.perf_counter() - started:.1f} s",
+              file=sys.stderr)
+
+
 def cmd_spec(args) -> None:
     from generator import rng
     from generator.render import describe
@@ -143,7 +185,7 @@ def cmd_spec(args) -> None:
 
 
 def cmd_bench(args) -> None:
-    from generator.bench import bench
+    from generator.bench import SPEED, bench
     from generator.render import resolve_device
 
     device = resolve_device(args.device)
@@ -153,12 +195,18 @@ def cmd_bench(args) -> None:
     print(f"seed {spec.seed}, {spec.resolution}² {spec.init}, T={spec.iterations}, "
           f"n={spec.points}, device {device}; reference timed on {ref.pixels:,} of "
           f"{spec.resolution**2:,} px (evenly spread)")
-    print(f"{'backend':<10} {'seconds':>9} {'Mpix/s':>9} {'s/Mpix':>9} {'speed-up':>9} "
+    print(f"{'backend':<13} {'seconds':>9} {'Mpix/s':>9} {'s/Mpix':>9} {'speed-up':>9} "
           f"{'agreement':>10}")
     for row in rows:
         speedup = row.mpix_per_s / ref.mpix_per_s
-        print(f"{row.backend:<10} {row.seconds:9.3f} {row.mpix_per_s:9.4f} "
+        print(f"{row.backend:<13} {row.seconds:9.3f} {row.mpix_per_s:9.4f} "
               f"{1 / row.mpix_per_s:9.2f} {speedup:8.1f}x {row.agreement:10.4%}")
+    seconds = {row.backend: row.seconds for row in rows}
+    for name, time_with in seconds.items():
+        if name.endswith(SPEED):
+            alone = seconds[name.removesuffix(SPEED)]
+            print(f"speed field on {name.removesuffix(SPEED)}: {time_with / alone - 1:+.1%} time "
+                  "over labels alone (measured in this run)")
 
 
 def cmd_score(args) -> None:
@@ -379,6 +427,7 @@ def _parser() -> Parser:
 
     p = command("render", cmd_render, "render one artwork to a PNG and its JSON sidecar")
     runtime(p)
+    _add_colour_options(p)
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.png",
                    help="the image to write; its sidecar OUT.json is written beside it")
     p.add_argument("--size", type=int, metavar="N",
@@ -387,6 +436,23 @@ def _parser() -> Parser:
                    help="replace OUT.png and OUT.json even when attnart did not write them "
                         "(an earlier render's are replaced anyway)")
     p.add_argument("--json", action="store_true", help="print the metadata as JSON")
+
+    p = command("animate", cmd_animate, "render a zoom or a morph to an H.264 MP4 video")
+    p.set_defaults(resolution=720)
+    runtime(p)
+    _add_colour_options(p)
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.mp4",
+                   help="the video to write")
+    p.add_argument("--zoom-to", type=_numbers(2), metavar="A,B",
+                   help="zoom exponentially towards the point (a, b) of the window")
+    p.add_argument("--to-width", type=float, metavar="W",
+                   help="the width of the last frame's window (with --zoom-to)")
+    p.add_argument("--morph", type=_seed, metavar="SEED2",
+                   help="move W_Q and W_V linearly to SEED2's (X(0) stays SEED's)")
+    p.add_argument("--seconds", type=float, default=10.0,
+                   help="length of the video (default %(default)s)")
+    p.add_argument("--fps", type=int, default=30, help="frames per second (default %(default)s)")
+    p.add_argument("--force", action="store_true", help="replace OUT.mp4 if it exists")
 
     p = command("spec", cmd_spec, "print an artwork's spec (W_Q, W_V, parameters) unrendered")
     p.add_argument("--json", action="store_true", help="as JSON")

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from generator import __version__, kernels, rng
+from generator import __version__, kernels, rng, shade
 from generator.errors import OutputError, SpecError
 from generator.files import json_text, write_files
 from generator.spec import ArtworkSpec
@@ -123,16 +123,34 @@ def matrices(draws: rng.Draws, device):
 def render_labels(spec: ArtworkSpec, draws: rng.Draws, *, device, backend: str = "auto",
                   progress: bool = False) -> np.ndarray:
     """Labels as Appendix A's `labels_grid`: (N, N) bool, [b index, a index]."""
+    return _run(spec, draws, device, backend, progress, speed=False)[0]
+
+
+def render_field(spec: ArtworkSpec, draws: rng.Draws, *, device, backend: str = "auto",
+                 progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and speed field (`generator.dynamics`) from the same kernel run, laid out as
+    `render_labels`: (N, N) bool and (N, N) float32; the labels are `render_labels`'."""
+    return _run(spec, draws, device, backend, progress, speed=True)
+
+
+def _run(spec, draws, device, backend, progress, *, speed: bool):
     module = kernels.choose(backend, device)
     wq, wv = matrices(draws, device)
     labels = np.empty(spec.resolution**2, dtype=bool)
+    field = np.empty(spec.resolution**2, dtype=np.float32) if speed else None
     with tqdm(total=labels.size, unit="px", unit_scale=True, disable=not progress,
               desc=f"seed {spec.seed}", leave=False) as bar:
         for start, stop, x0, ab in chunks(spec, draws, device):
-            out = module.landscape(wq, wv, x0, ab, spec.iterations, spec.threshold)
+            args = (wq, wv, x0, ab, spec.iterations, spec.threshold)
+            if speed:
+                out, part = module.landscape_and_speed(*args)
+                field[start:stop] = kernels.as_numpy(part)
+            else:
+                out = module.landscape(*args)
             labels[start:stop] = kernels.as_numpy(out)
             bar.update(stop - start)
-    return labels.reshape(spec.resolution, spec.resolution)
+    side = (spec.resolution, spec.resolution)
+    return labels.reshape(side), None if field is None else field.reshape(side)
 
 
 def downsample(image: Image.Image, side: int) -> Image.Image:
@@ -143,14 +161,17 @@ def downsample(image: Image.Image, side: int) -> Image.Image:
     return image.resize((side, side), Image.Resampling.LANCZOS)
 
 
-def to_image(labels: np.ndarray, size: int | None = None) -> Image.Image:
+def to_image(grid: np.ndarray, size: int | None = None) -> Image.Image:
     """The published orientation: b left to right, a bottom to top; white = converged.
 
+    `grid` is labels (N, N) bool, or their colours (N, N, 3) uint8 (`shade.colourise`).
     Appendix A shows labels.T with origin='lower', so image row 0 (the top) is the largest a.
     `size` downsamples with antialiasing, as the published images are smoothed.
     """
-    pixels = np.where(labels.T[::-1], 255, 0).astype(np.uint8)
-    image = Image.fromarray(pixels, mode="L")
+    if grid.ndim == 2:
+        image = Image.fromarray(np.where(grid.T[::-1], 255, 0).astype(np.uint8), mode="L")
+    else:
+        image = Image.fromarray(np.ascontiguousarray(grid.swapaxes(0, 1)[::-1]), mode="RGB")
     if size is not None:
         image = downsample(image, size)
     return image
@@ -165,6 +186,7 @@ def describe(spec: ArtworkSpec, draws: rng.Draws) -> dict:
     data = {"id": spec.id, "title": spec.title, "seed": spec.seed,
             "W_Q": _matrix(draws.wq), "W_V": _matrix(draws.wv)}
     data.update({k: v for k, v in spec.canonical().items() if k not in ("seed", "wq", "wv")})
+    data["shade"] = spec.shade
     data["version"] = __version__
     return data
 
@@ -213,9 +235,16 @@ def render(spec: ArtworkSpec, output: Path, *, device, backend: str = "auto",
     check_output(output, force=force)
     if size is not None and not 1 <= size <= spec.resolution:
         raise SpecError(f"size must be in 1..{spec.resolution} (the resolution), got {size}")
+    if spec.shade == "speed":
+        colours = shade.rgb(spec.palette)  # before the work: colorcet may be missing
     draws = rng.draw(spec)
-    labels = render_labels(spec, draws, device=device, backend=backend, progress=progress)
-    image = to_image(labels, size)
+    if spec.shade == "speed":
+        labels, field = render_field(spec, draws, device=device, backend=backend,
+                                     progress=progress)
+        image = to_image(shade.colourise(field, colours), size)
+    else:
+        labels = render_labels(spec, draws, device=device, backend=backend, progress=progress)
+        image = to_image(labels, size)
     meta = describe(spec, draws) | {"size": image.width, "white_fraction": float(labels.mean())}
     png = io.BytesIO()
     image.save(png, format="PNG")

@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from generator import rng
+from generator import rng, shade
 from generator.errors import OutputError, SpecError
 from generator.files import json_text, write_files
 from generator.render import cached_render, downsample, intact, render_labels, to_image
@@ -194,7 +195,7 @@ def gather(specs: list[ArtworkSpec], out: Path, *, device: str, backend: str = "
         score_file = out / artwork_files(spec.id)["score"]
         cached = None if how != "cached" else _read_json(score_file)
         if cached is None or not all(key in cached for key in FEATURES):  # or from 0.1
-            cached = score(load_labels(png)).as_dict()
+            cached = score(_labels(png, meta)).as_dict()
             write_files({score_file: json_text(cached).encode()})
         sides = _variants(out, spec.id, png, meta["size"])
         record = {"meta": meta, "score": cached, "sides": sides}
@@ -203,6 +204,14 @@ def gather(specs: list[ArtworkSpec], out: Path, *, device: str, backend: str = "
                                           backend=backend, progress=progress)
         result.records.append(record)
     return result
+
+
+def _labels(png: Path, meta: dict) -> np.ndarray:
+    """The labels a render shows: its black and white, or its colours' classes."""
+    if meta.get("shade", "binary") == "binary":
+        return load_labels(png)
+    with Image.open(png) as image:
+        return shade.labels_of(np.asarray(image.convert("RGB")), meta["palette"])
 
 
 # ---- the pure context --------------------------------------------------------------------
@@ -232,6 +241,11 @@ def render_command(meta: dict) -> str:
     for key in ("wq", "wv"):
         if meta.get(key) is not None:
             parts.append(f"--{key}=" + ",".join(_num(v) for v in meta[key]))
+    if meta.get("shade", "binary") != "binary":
+        palette = meta["palette"]
+        parts += ["--shade", meta["shade"]] + (["--palette", palette]
+                                              if isinstance(palette, str) else
+                                              ["--palette-file", "palette.txt"])
     parts += ["-o", f"{meta['id']}.png"]
     return " ".join(parts)
 
@@ -264,6 +278,10 @@ def _attributes(meta: dict, sc: dict) -> list[dict]:
                ("Iterations", meta["iterations"]), ("Resolution", meta["resolution"])]
     words = [("Structure", sc["traits"]["structure"]), ("Tone", sc["traits"]["tone"]),
              ("Init", meta["init"]), ("RNG", meta["rng"])]
+    if meta.get("shade", "binary") != "binary":  # a palette file's colours are "custom"
+        palette = meta["palette"]
+        words += [("Shade", meta["shade"]),
+                  ("Palette", palette if isinstance(palette, str) else "custom")]
     return ([{"trait_type": k, "value": v, "display_type": "number"} for k, v in numbers]
             + [{"trait_type": k, "value": v} for k, v in words])
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import tomllib
 
+from generator import shade as shading
 from generator.errors import SpecError
 
 SEED_MAX = 2**64 - 1  # torch.manual_seed accepts 0 ... 2**64 - 1
@@ -79,6 +80,8 @@ class ArtworkSpec:
     rng: str = "cuda"  # cuda: torch's CUDA Philox stream, emulated anywhere; cpu: torch's CPU one
     cuda_sms: int = CUDA_PROFILES["t4"][0]  # launch grid of the emulated GPU (the paper's T4)
     cuda_threads_per_sm: int = CUDA_PROFILES["t4"][1]
+    shade: str = "binary"  # binary: white = synchronised (the paper's); speed: the speed field
+    palette: str | tuple[str, ...] | None = None  # speed's colours: a name or '#rrggbb' colours
     title: str = field(default="", compare=False)  # display only; not part of the id
 
     def __post_init__(self):
@@ -123,6 +126,15 @@ class ArtworkSpec:
                             f"got {self.cuda_threads_per_sm}")
         if not isinstance(self.title, str):
             raise SpecError(f"title must be text, got {self.title!r}")
+        if self.shade not in shading.SHADES:
+            raise SpecError(f"shade must be one of {', '.join(shading.SHADES)}, "
+                            f"got {self.shade!r}")
+        if self.shade == "binary" and self.palette is not None:
+            raise SpecError("a palette colours the speed field: add shade = speed "
+                            "(--shade speed)")
+        if self.shade == "speed":
+            palette = shading.DEFAULT_PALETTE if self.palette is None else self.palette
+            object.__setattr__(self, "palette", shading.check_palette(palette))
         object.__setattr__(self, "wq", _matrix("W_Q", self.wq))
         object.__setattr__(self, "wv", _matrix("W_V", self.wv))
 
@@ -136,9 +148,14 @@ class ArtworkSpec:
         return self.rng == "cuda" and blocks > self.cuda_sms * self.cuda_threads_per_sm // 256
 
     def canonical(self) -> dict:
-        """Every field but the title, as plain JSON-ready values."""
+        """Every field but the title, as plain JSON-ready values; shade and palette only when
+        not binary, so a binary artwork keeps the id it had before colours existed."""
         data = asdict(self)
         del data["title"]
+        if self.shade == "binary":
+            del data["shade"], data["palette"]
+        elif not isinstance(self.palette, str):
+            data["palette"] = list(self.palette)
         data["window"] = list(self.window)
         for key in ("wq", "wv"):
             data[key] = None if data[key] is None else list(data[key])

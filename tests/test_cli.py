@@ -117,8 +117,10 @@ def test_bench_compares_every_backend_with_the_reference():
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert "reference timed on 1,024 of 1,024 px" in lines[0]
-    rows = {line.split()[0]: line.split() for line in lines[2:]}
-    assert rows["reference"][4] == "1.0x"
+    costs = [line for line in lines if line.startswith("speed field on cpu: ")]
+    assert len(costs) == 1 and "over labels alone" in costs[0]
+    rows = {line.split()[0]: line.split() for line in lines[2:] if line not in costs}
+    assert rows["reference"][4] == "1.0x" and "cpu+speed" in rows
     for name, row in rows.items():  # every backend of this machine, each agreeing
         assert float(row[1]) > 0 and float(row[5].rstrip("%")) >= 99.0, name
 

@@ -18,6 +18,11 @@
  * The vector code is written once with GCC vector extensions and instantiated twice:
  * for AVX2+FMA (chosen at run time when the CPU has them) and for the target's baseline
  * (SSE2 on x86-64, NEON on aarch64), so the module runs on any machine it builds on.
+ *
+ * With a speed buffer it also writes generator.dynamics' speed field: each grid point keeps
+ * s, the first step of its current synchronised run, and the sum of its spreads, updated
+ * after every step (a maximum of k numbers next to a step's k^2 exps); the shortcuts know
+ * the rest of the orbit, so they stay exact up to the order of the sum (see cycle_rest).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -40,6 +45,7 @@ typedef struct {
     const float *x0;          /* (G or 1, n, 2) */
     const float *ab;          /* (G, 2) */
     uint8_t *out;             /* (G,) */
+    float *speed;             /* (G,), or NULL: labels only */
     Py_ssize_t G;
     int n, shared, iterations;
     float threshold;
@@ -64,6 +70,8 @@ typedef struct {
     Py_ssize_t g;                   /* the grid point, -1 when done */
     float a, b;
     int t, c0;                      /* steps done; which distinct point point 0 is */
+    int s;                          /* first step of the synchronised run reaching step t */
+    double sum;                     /* of the spreads of steps 0..t */
     void *block;
 } Work;
 
@@ -80,6 +88,8 @@ typedef struct {
     int now;
     Py_ssize_t g[PACK];             /* grid point in each slot, -1 when free */
     int t[PACK], c0[PACK];          /* steps done; which lane (0 or 1) point 0 is in */
+    int s[PACK];                    /* as Work's s and sum */
+    double sum[PACK];
     int since[PACK];                /* steps done in the pack: the history that is its own */
 } Pack;
 
@@ -197,6 +207,52 @@ AI uint8_t label(const float *x1, int k, int c0, float threshold)
     return 1;
 }
 
+/* Δ = max_i |x_i1 - x_11|, NaN when any difference is NaN (torch's max). */
+AI float spread(const float *x1, int k, int c0)
+{
+    float d = 0.0f;
+    for (int j = 0; j < k; j++) {
+        const float e = fabsf(x1[j] - x1[c0]);
+        if (!(e <= d))
+            d = e; /* a NaN sticks: no later e compares above it */
+        if (d != d)
+            break;
+    }
+    return d;
+}
+
+/* Writes grid point g's label and, when asked, its speed (generator.dynamics): s is the
+ * first step of the synchronised run that reaches step T, sum the spreads of steps 0..T. */
+AI void store(const Job *J, Py_ssize_t g, const float *x1, int k, int c0, int s, double sum)
+{
+    const uint8_t l = label(x1, k, c0, J->threshold);
+    J->out[g] = l;
+    if (J->speed)
+        J->speed[g] = l ? (float)(J->iterations + 1 - s)
+                        : -(float)(sum / (J->iterations + 1));
+}
+
+/* s and sum at step T of an orbit that, from step t on, cycles through its last p states:
+ * spreads[j] is the spread of the state j steps before t (j < p).  s becomes the last step in
+ * (t, T] whose state is not synchronised, plus one (if there is one); sum gains the spreads
+ * of steps t + 1..T. */
+AI void cycle_rest(const Job *J, int t, int p, const float *spreads, int *s, double *sum)
+{
+    const int T = J->iterations;
+    for (int u = T; u > t && u > T - p; u--)
+        if (!(spreads[((t - u) % p + p) % p] < J->threshold)) {
+            *s = u + 1;
+            break;
+        }
+    /* Step t + i is the state (p - i % p) % p steps before t. */
+    double cycle = 0.0, part = 0.0;
+    for (int j = 0; j < p; j++)
+        cycle += spreads[j];
+    for (int i = 1; i <= (T - t) % p; i++)
+        part += spreads[p - i];
+    *sum += (double)((T - t) / p) * cycle + part;
+}
+
 /* One step of the map on the current state's k distinct points, into y1, y2. */
 AI void step(const Job *J, Work *S, float *y1, float *y2)
 {
@@ -257,8 +313,20 @@ AI int same_state(const Work *S, int u, int v)
 
 AI void finish(const Job *J, Work *S, int state)
 {
-    J->out[S->g] = label(S->x1[state], S->ks[state], S->c0, J->threshold);
+    store(J, S->g, S->x1[state], S->ks[state], S->c0, S->s, S->sum);
     S->g = -1;
+}
+
+/* After a step to state t: its spread joins the sum, and a state that is not synchronised
+ * restarts the run at t + 1. */
+AI void track(const Job *J, Work *S)
+{
+    if (!J->speed)
+        return;
+    const float d = spread(S->x1[S->now], S->ks[S->now], S->c0);
+    S->sum += d;
+    if (!(d < J->threshold))
+        S->s = S->t + 1;
 }
 
 /* Loads grid point g; finishes it at once if it needs no step. */
@@ -276,6 +344,8 @@ AI void begin(const Job *J, Work *S, Py_ssize_t g)
     S->t = 0, S->c0 = 0, S->now = 0;
     S->ks[0] = any_identical(x1, x2, J->n) ? merge(x1, x2, S->m, J->n, &S->c0) : J->n;
     S->print[0] = print(x1, x2);
+    S->s = 0, S->sum = 0.0;
+    track(J, S);
     if (J->iterations == 0 || S->ks[0] == 1)
         finish(J, S, 0);
 }
@@ -292,6 +362,7 @@ AI void advance(const Job *J, Work *S)
     S->print[nxt] = print(y1, y2);
     S->now = nxt;
     S->t++;
+    track(J, S);
     if (S->t == J->iterations || S->ks[nxt] == 1) {
         finish(J, S, nxt);
         return;
@@ -302,6 +373,14 @@ AI void advance(const Job *J, Work *S)
     for (int p = 1; p <= PERIOD_MAX && p <= S->t; p++) {
         const int old = (nxt - p + HISTORY) % HISTORY;
         if (same_state(S, nxt, old)) {
+            if (J->speed) {
+                float spreads[PERIOD_MAX];
+                for (int j = 0; j < p; j++) {
+                    const int h = (nxt - j + HISTORY) % HISTORY;
+                    spreads[j] = spread(S->x1[h], S->ks[h], S->c0);
+                }
+                cycle_rest(J, S->t, p, spreads, &S->s, &S->sum);
+            }
             const int ahead = (J->iterations - S->t) % p;
             finish(J, S, ahead == 0 ? nxt : (nxt - p + ahead + HISTORY) % HISTORY);
             return;
@@ -320,14 +399,15 @@ AI void pack_insert(Pack *P, int s, Work *S)
         P->a[2 * s + i] = S->a;
         P->b[2 * s + i] = S->b;
     }
-    P->g[s] = S->g, P->t[s] = S->t, P->c0[s] = S->c0, P->since[s] = 0;
+    P->g[s] = S->g, P->t[s] = S->t, P->c0[s] = S->c0, P->s[s] = S->s, P->since[s] = 0;
+    P->sum[s] = S->sum;
     S->g = -1;
 }
 
 AI void pack_finish(const Job *J, Pack *P, int s, int state)
 {
     const float *x1 = (const float *)&P->x1[state] + 2 * s;
-    J->out[P->g[s]] = label(x1, 2, P->c0[s], J->threshold);
+    store(J, P->g[s], x1, 2, P->c0[s], P->s[s], P->sum[s]);
     P->g[s] = -1;
 }
 
@@ -366,6 +446,10 @@ AI int pack_step(const Job *J, Pack *P)
 
     const int merged = lanes(((v8i)y1 == (v8i)__builtin_shuffle(y1, other)) &
                              ((v8i)y2 == (v8i)__builtin_shuffle(y2, other)));
+    /* Lanes whose slot is synchronised (its two points closer than the threshold). */
+    /* Each slot's spread (in both its lanes) and whether it is synchronised. */
+    const v8f gap = (v8f)((v8i)(y1 - __builtin_shuffle(y1, other)) & 0x7fffffff); /* |.| */
+    const int synced = lanes(gap < J->threshold);
     int repeats[HISTORY];
     for (int p = 1; p <= PERIOD_MAX; p++) {
         const int old = (nxt - p + HISTORY) % HISTORY;
@@ -377,6 +461,11 @@ AI int pack_step(const Job *J, Pack *P)
             continue;
         const int both = 3 << (2 * s);
         P->t[s]++, P->since[s]++;
+        if (J->speed) {
+            P->sum[s] += gap[2 * s];
+            if (!(synced & both))
+                P->s[s] = P->t[s] + 1;
+        }
         if (P->t[s] == J->iterations || (merged & both)) {
             pack_finish(J, P, s, nxt);
             freed++;
@@ -384,6 +473,14 @@ AI int pack_step(const Job *J, Pack *P)
         }
         for (int p = 1; p <= PERIOD_MAX && p <= P->since[s]; p++) {
             if ((repeats[p] & both) == both) {
+                if (J->speed) {
+                    float spreads[PERIOD_MAX];
+                    for (int j = 0; j < p; j++) {
+                        const float *h = (const float *)&P->x1[(nxt - j + HISTORY) % HISTORY];
+                        spreads[j] = spread(h + 2 * s, 2, 0);
+                    }
+                    cycle_rest(J, P->t[s], p, spreads, &P->s[s], &P->sum[s]);
+                }
                 const int ahead = (J->iterations - P->t[s]) % p;
                 pack_finish(J, P, s, ahead == 0 ? nxt : (nxt - p + ahead + HISTORY) % HISTORY);
                 freed++;
@@ -490,12 +587,12 @@ static int get_buffer(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t n
 
 static PyObject *landscape(PyObject *self, PyObject *args)
 {
-    PyObject *o_wq, *o_wv, *o_x0, *o_ab, *o_out;
+    PyObject *o_wq, *o_wv, *o_x0, *o_ab, *o_out, *o_speed;
     Py_ssize_t G;
     int n, shared, iterations, threads;
     float threshold;
-    if (!PyArg_ParseTuple(args, "OOOOOnipifi", &o_wq, &o_wv, &o_x0, &o_ab, &o_out, &G, &n,
-                          &shared, &iterations, &threshold, &threads))
+    if (!PyArg_ParseTuple(args, "OOOOOOnipifi", &o_wq, &o_wv, &o_x0, &o_ab, &o_out, &o_speed,
+                          &G, &n, &shared, &iterations, &threshold, &threads))
         return NULL;
     /* n <= 2^24: multiplicities are float32 counts and must stay exact. */
     if (G < 0 || n < 1 || n > (1 << 24) || iterations < 0 || threads < 1) {
@@ -503,7 +600,7 @@ static PyObject *landscape(PyObject *self, PyObject *args)
                         "need G >= 0, 1 <= n <= 2^24, iterations >= 0, threads >= 1");
         return NULL;
     }
-    Py_buffer b_wq, b_wv, b_x0, b_ab, b_out;
+    Py_buffer b_wq, b_wv, b_x0, b_ab, b_out, b_speed = {.buf = NULL};
     Py_ssize_t x0_rows = shared ? 1 : G;
     if (get_buffer(o_wq, &b_wq, 0, 4 * sizeof(float), "wq") < 0)
         return NULL;
@@ -515,9 +612,12 @@ static PyObject *landscape(PyObject *self, PyObject *args)
         goto fail_ab;
     if (get_buffer(o_out, &b_out, 1, G, "out") < 0)
         goto fail_out;
+    if (o_speed != Py_None &&
+        get_buffer(o_speed, &b_speed, 1, G * (Py_ssize_t)sizeof(float), "speed") < 0)
+        goto fail_speed;
 
-    Job J = {.x0 = b_x0.buf, .ab = b_ab.buf, .out = b_out.buf, .G = G, .n = n,
-             .shared = shared, .iterations = iterations, .threshold = threshold};
+    Job J = {.x0 = b_x0.buf, .ab = b_ab.buf, .out = b_out.buf, .speed = b_speed.buf,
+             .G = G, .n = n, .shared = shared, .iterations = iterations, .threshold = threshold};
     memcpy(J.wq, b_wq.buf, sizeof J.wq);
     for (int i = 0; i < 4; i++)
         J.wq[i] *= 1.44269504088896341f; /* scores in units of log2(e), for vexp2 */
@@ -541,6 +641,9 @@ static PyObject *landscape(PyObject *self, PyObject *args)
 
     if (atomic_load(&J.failed) && atomic_load(&J.next) < G)
         PyErr_NoMemory();
+    if (b_speed.buf)
+        PyBuffer_Release(&b_speed);
+fail_speed:
     PyBuffer_Release(&b_out);
 fail_out:
     PyBuffer_Release(&b_ab);
@@ -562,9 +665,10 @@ static PyObject *isa(PyObject *self, PyObject *unused)
 
 static PyMethodDef methods[] = {
     {"landscape", landscape, METH_VARARGS,
-     "landscape(wq, wv, x0, ab, out, G, n, shared, iterations, threshold, threads)\n"
+     "landscape(wq, wv, x0, ab, out, speed, G, n, shared, iterations, threshold, threads)\n"
      "Buffers: C-contiguous float32 wq (4), wv (4), x0 ((1 if shared else G) * n * 2),\n"
-     "ab (G * 2); out: writable bytes (G), set to the 0/1 labels."},
+     "ab (G * 2); out: writable bytes (G), set to the 0/1 labels; speed: None or writable\n"
+     "float32 (G), set to generator.dynamics' speed field."},
     {"isa", isa, METH_NOARGS, "The instruction set the kernel dispatched to on this CPU."},
     {NULL, NULL, 0, NULL},
 };

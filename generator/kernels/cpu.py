@@ -3,8 +3,10 @@
 The kernel (`_cpu.c`, built by setup.py) runs each grid point's n points as distinct points
 with multiplicities, merging points that become bit-identical, and stops grid points that
 have synchronised or whose state cycles. It runs on `kernels.threads()` threads with the
-GIL released, in O(n) memory per thread. Its float32 rounding differs from torch's, so a few
-chaotic pixels on the boundaries of the landscape get the other label (about 0.01 %).
+GIL released, in O(n) memory per thread. Asked for the speed field too, it tracks each grid
+point's synchronised run and spread as it steps (see `_cpu.c`). Its float32 rounding differs
+from torch's, so a few chaotic pixels on the boundaries of the landscape get the other label
+(about 0.01 %).
 Inputs are numpy arrays (or CPU tensors, read without copying); torch is never imported.
 """
 
@@ -35,6 +37,16 @@ def _floats(name: str, values) -> np.ndarray:
 
 def landscape(wq, wv, x0, ab, iterations: int, threshold: float) -> np.ndarray:
     """Labels of G grid points, as `generator.dynamics.landscape` computes them: (G,) bool."""
+    return _run(wq, wv, x0, ab, iterations, threshold, speed=False)[0]
+
+
+def landscape_and_speed(wq, wv, x0, ab, iterations: int,
+                        threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Labels (G,) bool and speed field (G,) float32, as `generator.dynamics` defines them."""
+    return _run(wq, wv, x0, ab, iterations, threshold, speed=True)
+
+
+def _run(wq, wv, x0, ab, iterations, threshold, *, speed: bool):
     if _cpu is None:
         raise RuntimeError("the cpu backend's C extension was not built")
     wq, wv, x0, ab = (_floats(n, v) for n, v in (("wq", wq), ("wv", wv), ("x0", x0), ("ab", ab)))
@@ -51,6 +63,8 @@ def landscape(wq, wv, x0, ab, iterations: int, threshold: float) -> np.ndarray:
     if G > 1 and x0.shape[0] == G and x0.strides[0] == 0:
         x0 = x0[:1]  # an expanded view of one state: run it shared rather than copy it G times
     out = np.empty(G, dtype=bool)
-    _cpu.landscape(*(np.ascontiguousarray(t) for t in (wq, wv, x0, ab)), out, G, x0.shape[1],
-                   x0.shape[0] == 1, int(iterations), float(threshold), kernels.threads())
-    return out
+    field = np.empty(G, dtype=np.float32) if speed else None
+    _cpu.landscape(*(np.ascontiguousarray(t) for t in (wq, wv, x0, ab)), out, field, G,
+                   x0.shape[1], x0.shape[0] == 1, int(iterations), float(threshold),
+                   kernels.threads())
+    return out, field

@@ -20,6 +20,11 @@ there within 5-15 of the 100 steps. Such a lane stores its label and goes idle; 
 lanes of a program are idle they take the next grid points from a global counter, so programs
 keep their lanes busy until the work runs out. Refilling costs enough (a dependent atomic and
 gather; measured on an H200) that waiting for a quarter of the lanes beats refilling each one.
+
+With SPEED, each lane also keeps the first step of its current synchronised run and the sum
+of its spreads (a select and an add per step, on the spread the label needs anyway) and
+stores `generator.dynamics`' speed field; the shortcut keeps it exact, as a lane whose points
+coincide stays synchronised.
 """
 
 from __future__ import annotations
@@ -125,10 +130,10 @@ if triton is not None:
 
     # G varies from chunk to chunk; specialising on it would recompile for the last chunk.
     @triton.jit(do_not_specialize=["G"])
-    def _landscape_kernel(x0_ptr, ab_ptr, wq_ptr, wv_ptr, out_ptr, next_ptr,
+    def _landscape_kernel(x0_ptr, ab_ptr, wq_ptr, wv_ptr, out_ptr, speed_ptr, next_ptr,
                           sx_g, sx_n, sx_c, sab_g, sab_c, G, iterations, threshold, refill_at,
                           N: tl.constexpr, NP: tl.constexpr, BLOCK: tl.constexpr,
-                          UNROLL: tl.constexpr):
+                          UNROLL: tl.constexpr, SPEED: tl.constexpr):
         wq11 = tl.load(wq_ptr)
         wq12 = tl.load(wq_ptr + 1)
         wq21 = tl.load(wq_ptr + 2)
@@ -147,6 +152,8 @@ if triton is not None:
         a = tl.zeros([1, BLOCK], dtype=tl.float32)
         b = tl.zeros([1, BLOCK], dtype=tl.float32)
         t = tl.zeros([1, BLOCK], dtype=tl.int32)  # steps taken by each lane's grid point
+        start = tl.zeros([1, BLOCK], dtype=tl.int32)  # first step of its synchronised run
+        total = tl.zeros([1, BLOCK], dtype=tl.float64)  # its spreads (inf: one was NaN)
         pix = tl.zeros([1, BLOCK], dtype=tl.int32)  # each lane's grid point
         live = lane < 0  # lanes iterating a grid point: none yet
         busy = tl.sum(live.to(tl.int32))  # live lanes
@@ -166,6 +173,11 @@ if triton is not None:
                 a = tl.where(take, fa, a)
                 b = tl.where(take, fb, b)
                 t = tl.where(take, 0, t)
+                if SPEED:
+                    d0 = tl.where(valid, tl.abs(f1 - _row(f1, rows, 0)), 0.0)
+                    d0 = tl.max(tl.where(d0 == d0, d0, float("inf")), axis=0, keep_dims=True)
+                    start = tl.where(take, tl.where(d0 < threshold, 0, 1), start)
+                    total = tl.where(take, d0.to(tl.float64), total)
                 live = live | take
                 more = (tl.sum((free & ~take).to(tl.int32)) == 0).to(tl.int32)
             x1, x2 = _step(x1, x2, a, b, rows, wq11, wq12, wq21, wq22,
@@ -182,18 +194,27 @@ if triton is not None:
             diff = tl.where(valid, tl.abs(x1 - first1), 0.0)
             diff = tl.max(tl.where(diff == diff, diff, float("inf")), axis=0, keep_dims=True)
             tl.store(out_ptr + pix, (diff < threshold).to(tl.uint8), mask=done)
+            if SPEED:
+                start = tl.where(diff < threshold, start, t + 1)
+                total += diff.to(tl.float64)
+                far = (-total / (iterations + 1)).to(tl.float32)
+                far = tl.where(total == float("inf"), float("nan"), far)  # a NaN, as above
+                speed = tl.where(diff < threshold, (iterations + 1 - start).to(tl.float32), far)
+                tl.store(speed_ptr + pix, speed, mask=done)
             live = live & ~done
             busy = tl.sum(live.to(tl.int32))
             n_free = BLOCK - busy
 
 
 def _launch(wq, wv, x0, ab, iterations, threshold, block=BLOCK, num_warps=NUM_WARPS,
-            refill_at=REFILL_AT):
-    """The kernel with a chosen tile and refill threshold (the benchmark compares a few)."""
+            refill_at=REFILL_AT, speed=False):
+    """The kernel with a chosen tile and refill threshold (the benchmark compares a few):
+    labels, and the speed field (or None)."""
     G, n = ab.shape[0], x0.shape[1]
     out = torch.empty(G, dtype=torch.bool, device=ab.device)
+    field = torch.empty(G, dtype=torch.float32, device=ab.device) if speed else None
     if G == 0:
-        return out
+        return out, field
     sms = torch.cuda.get_device_properties(ab.device).multi_processor_count \
         if ab.device.type == "cuda" else 1  # the CPU case is Triton's interpreter
     programs = min(triton.cdiv(G, block), sms * MAX_WARPS_PER_SM // num_warps)
@@ -202,12 +223,13 @@ def _launch(wq, wv, x0, ab, iterations, threshold, block=BLOCK, num_warps=NUM_WA
     # Triton launches on the current device, which need not be the inputs'.
     with torch.cuda.device(ab.device) if ab.device.type == "cuda" else contextlib.nullcontext():
         _landscape_kernel[(programs,)](
-            x0, ab, wq.contiguous(), wv.contiguous(), out.view(torch.uint8), nxt,
+            x0, ab, wq.contiguous(), wv.contiguous(), out.view(torch.uint8),
+            out if field is None else field, nxt,
             sx_g, x0.stride(1), x0.stride(2), ab.stride(0), ab.stride(1),
             G, iterations, float(threshold), max(1, min(refill_at, block)),
             N=n, NP=triton.next_power_of_2(n), BLOCK=block, UNROLL=n <= UNROLL_MAX,
-            num_warps=num_warps)
-    return out
+            SPEED=speed, num_warps=num_warps)
+    return out, field
 
 
 def landscape(wq: torch.Tensor, wv: torch.Tensor, x0: torch.Tensor, ab: torch.Tensor,
@@ -219,4 +241,12 @@ def landscape(wq: torch.Tensor, wv: torch.Tensor, x0: torch.Tensor, ab: torch.Te
     """
     if iterations == 0:  # the kernel steps before it looks; with no steps X(0) decides alone
         return dynamics.landscape(wq, wv, x0, ab, iterations, threshold)
-    return _launch(wq, wv, x0, ab, iterations, threshold)
+    return _launch(wq, wv, x0, ab, iterations, threshold)[0]
+
+
+def landscape_and_speed(wq: torch.Tensor, wv: torch.Tensor, x0: torch.Tensor, ab: torch.Tensor,
+                        iterations: int, threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Labels and speed field, as `generator.dynamics.landscape_and_speed`, on ab's device."""
+    if iterations == 0:
+        return dynamics.landscape_and_speed(wq, wv, x0, ab, iterations, threshold)
+    return _launch(wq, wv, x0, ab, iterations, threshold, speed=True)
