@@ -122,24 +122,28 @@ def test_sweep_stopped_twice_then_rerun_resumes(tmp_path):
     """Ctrl-C, then kill -9, each in the middle of a sweep, then the same command to the end:
     every seed recorded exactly once, none recorded before a stop rendered again."""
     path = tmp_path / "c.sqlite"
-    args = ["sweep", "--seeds", "1-100", "--catalog", str(path), "--init", "shared", *TINY]
+    # Seeds enough to take several seconds on an idle machine (the driver writes a batch at
+    # most four times a second): each stop must come before the end.
+    n = 300
+    args = ["sweep", "--seeds", f"1-{n}", "--catalog", str(path), "--init", "shared",
+            "--iterations", "100", "--preview", "96", "--quiet"]
     status, err = _interrupt([*args, "--workers", "2"], path, 3, signal.SIGINT)
     assert status == 130 and "interrupted" in err and err.count("\n") == 1  # no traceback
     first = _created(path)
     status, _ = _interrupt([*args, "--workers", "2"], path, len(first) + 3, signal.SIGKILL)
     assert status == -signal.SIGKILL
     second = _created(path)
-    assert 3 <= len(first) < len(second) < 100, "a sweep was not caught in the middle"
+    assert 3 <= len(first) < len(second) < n, "a sweep was not caught in the middle"
     assert first.items() <= second.items()
 
     result = run(*args, "--workers", "1")  # resuming needs no particular worker count
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith(f"{100 - len(second)} rendered (")
+    assert result.stdout.startswith(f"{n - len(second)} rendered (")
     assert f", {len(second)} already there" in result.stdout
     final = _created(path)
-    assert len(final) == 100 and second.items() <= final.items()  # untouched, not redone
+    assert len(final) == n and second.items() <= final.items()  # untouched, not redone
     with open_catalog(path, readonly=True) as cat:
-        assert sorted(r.spec.seed for r in cat.records()) == list(range(1, 101))
+        assert sorted(r.spec.seed for r in cat.records()) == list(range(1, n + 1))
     assert sorted(os.listdir(tmp_path)) == ["c.sqlite"]
 
 
