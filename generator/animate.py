@@ -86,6 +86,47 @@ def windows(spec: ArtworkSpec, motion: Motion, frames: int) -> list[tuple[float,
     return out
 
 
+def frame_specs(spec: ArtworkSpec, motion: Motion, seconds: float,
+                fps: int) -> list[ArtworkSpec]:
+    """Each frame's spec, every option checked (before any frame is rendered)."""
+    if spec.resolution % 2:
+        raise SpecError(f"a video's frames need an even size (yuv420p); got resolution "
+                        f"{spec.resolution}: use {spec.resolution + 1}")
+    frames = frame_count(seconds, fps)
+    specs = [dataclasses.replace(spec, window=w) for w in windows(spec, motion, frames)]
+    if motion.morph is None and specs[0] == specs[-1]:
+        raise SpecError("nothing moves: give --zoom-to and --to-width, or --morph SEED2")
+    return specs
+
+
+# A seeds file's `video` table: these keys, as `attnart animate`'s options of the same names.
+GALLERY_VIDEO = {"zoom_to": None, "to_width": None, "morph": None, "seconds": 10.0, "fps": 30,
+                 "resolution": 720}
+
+
+def gallery_plan(spec: ArtworkSpec) -> tuple[ArtworkSpec, Motion, float, int]:
+    """(frames' spec, motion, seconds, fps) of the gallery video `spec.video` asks for,
+    checked, so that a build can refuse a bad one before it renders anything."""
+    options = dict(spec.video)
+    unknown = sorted(set(options) - set(GALLERY_VIDEO))
+    if unknown:
+        raise SpecError(f"seed {spec.seed}: unknown video option(s) {', '.join(unknown)}; "
+                        f"use {', '.join(GALLERY_VIDEO)}")
+    options = GALLERY_VIDEO | options
+    try:
+        motion = Motion(target=None if options["zoom_to"] is None
+                        else tuple(float(v) for v in options["zoom_to"]),
+                        width=None if options["to_width"] is None else float(options["to_width"]),
+                        morph=options["morph"])
+        frames_spec = dataclasses.replace(spec, resolution=options["resolution"], video=())
+        if motion.target is not None and len(motion.target) != 2:
+            raise ValueError("zoom_to needs two numbers [A, B]")
+        frame_specs(frames_spec, motion, float(options["seconds"]), options["fps"])
+    except (SpecError, TypeError, ValueError) as e:
+        raise SpecError(f"seed {spec.seed}: video: {e}") from None
+    return frames_spec, motion, float(options["seconds"]), options["fps"]
+
+
 def check_output(path: Path, force: bool) -> None:
     if path.suffix.lower() != ".mp4":
         raise OutputError(f"output {path} must end in .mp4")
@@ -97,7 +138,8 @@ def check_output(path: Path, force: bool) -> None:
         raise OutputError(f"{path} exists; choose another name or use --force to replace it")
 
 
-def _av():
+def encoder():
+    """PyAV, or a one-line error saying how to install it."""
     try:
         import av
     except ImportError:
@@ -114,14 +156,9 @@ def animate(spec: ArtworkSpec, motion: Motion, output: Path, *, seconds: float, 
     of the first and last frames, and the morph's end matrices when there is a morph.
     """
     check_output(output, force)
-    av = _av()
-    if spec.resolution % 2:
-        raise SpecError(f"a video's frames need an even size (yuv420p); got resolution "
-                        f"{spec.resolution}: use {spec.resolution + 1}")
-    frames = frame_count(seconds, fps)
-    specs = [dataclasses.replace(spec, window=w) for w in windows(spec, motion, frames)]
-    if motion.morph is None and specs[0] == specs[-1]:
-        raise SpecError("nothing moves: give --zoom-to and --to-width, or --morph SEED2")
+    av = encoder()
+    specs = frame_specs(spec, motion, seconds, fps)
+    frames = len(specs)
     colours = shade.rgb(spec.palette) if spec.shade == "speed" else None
     draws = rng.draw(spec)
     ends = (draws.wq, draws.wv)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import io
 import json
 import math
@@ -29,7 +30,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from generator import rng, shade
+from generator import animate, rng, shade
 from generator.errors import OutputError, SpecError
 from generator.files import json_text, write_files
 from generator.render import cached_render, downsample, intact, render_labels, to_image
@@ -56,6 +57,15 @@ def artwork_files(aid: str) -> dict[str, str]:
              "score": f"images/{aid}.score.json"}
     return names | {f"{n}_{ext}": f"images/{aid}-{n}.{ext}"
                     for n in VARIANTS for ext in ("webp", "png")}
+
+
+def video_file(spec: ArtworkSpec) -> str | None:
+    """Where the gallery keeps the video `spec.video` asks for, named by the artwork and the
+    video's options, so a changed video is made anew; None when it asks for none."""
+    if not spec.video:
+        return None
+    options = hashlib.sha256(json.dumps(spec.video).encode()).hexdigest()[:8]
+    return f"videos/{spec.id}-{options}.mp4"
 
 
 def image_path(out: Path, spec: ArtworkSpec) -> Path:
@@ -202,6 +212,12 @@ def gather(specs: list[ArtworkSpec], out: Path, *, device: str, backend: str = "
         if deep_zoom is not None:
             record["deepzoom"] = _pyramid(out, spec, deep_zoom, device=device,
                                           backend=backend, progress=progress)
+        if spec.video:
+            record["video"] = video_file(spec)
+            if not (out / record["video"]).is_file():  # written whole, or not at all
+                frames_spec, motion, seconds, fps = animate.gallery_plan(spec)
+                animate.animate(frames_spec, motion, out / record["video"], seconds=seconds,
+                                fps=fps, device=device, backend=backend, force=True)
         result.records.append(record)
     return result
 
@@ -341,7 +357,7 @@ def build_context(records: list[dict], *, title: str = DEFAULT_TITLE, base_url: 
                        + ", ".join(sc["traits"].values()) + ".")
         artworks.append({
             "id": aid, "name": name, "seed": meta["seed"], "anchor": anchor, "page": page,
-            "deepzoom": record.get("deepzoom"),
+            "deepzoom": record.get("deepzoom"), "video": record.get("video"),
             "images": images,
             "matrices": [(label, [[_shown(v) for v in row] for row in meta[key]])
                          for label, key in (("Q", "W_Q"), ("V", "W_V"))],
@@ -357,7 +373,9 @@ def build_context(records: list[dict], *, title: str = DEFAULT_TITLE, base_url: 
                 "attributes": _attributes(meta, sc),
             },
         })
-        if record.get("deepzoom"):  # the zoomable page is the artwork's interactive form
+        if record.get("video"):  # the artwork in motion, else its zoomable page
+            artworks[-1]["metadata"]["animation_url"] = _metadata_url(base_url, record["video"])
+        elif record.get("deepzoom"):
             artworks[-1]["metadata"]["animation_url"] = _metadata_url(base_url, page)
     for i, art in enumerate(artworks):
         art["previous"] = artworks[i - 1]["page"] if i > 0 else None
@@ -415,6 +433,8 @@ def _planned(specs: list[ArtworkSpec], theme: Theme, deep_zoom: int | None) -> l
         names |= set(artwork_files(spec.id).values())
         if deep_zoom is not None:
             names |= set(pyramid_files(spec.id, deep_zoom))
+        if spec.video:
+            names.add(video_file(spec))
     return sorted(names)
 
 
@@ -462,6 +482,9 @@ def build(specs: list[ArtworkSpec], out: Path, *, device: str, backend: str = "a
         if spec.resolution < MIN_SIDE:
             raise SpecError(f"a gallery needs --resolution {MIN_SIDE} or more (seed "
                             f"{spec.seed} has {spec.resolution})")
+        if spec.video:  # a video's options and its encoder, before any render
+            animate.gallery_plan(spec)
+            animate.encoder()
     planned = _planned(specs, theme, deep_zoom)
     previous = [n for n in (_read_json(out / MANIFEST) or {}).get("files", [])
                 if isinstance(n, str)]

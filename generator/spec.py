@@ -83,6 +83,9 @@ class ArtworkSpec:
     shade: str = "binary"  # binary: white = synchronised (the paper's); speed: the speed field
     palette: str | tuple[str, ...] | None = None  # speed's colours: a name or '#rrggbb' colours
     title: str = field(default="", compare=False)  # display only; not part of the id
+    # The gallery's video of the artwork: a seeds file's `video` table (see
+    # `animate.gallery_plan`), as sorted (key, value) pairs; publishing only, not in the id.
+    video: tuple = field(default=(), compare=False)
 
     def __post_init__(self):
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
@@ -126,6 +129,14 @@ class ArtworkSpec:
                             f"got {self.cuda_threads_per_sm}")
         if not isinstance(self.title, str):
             raise SpecError(f"title must be text, got {self.title!r}")
+        video = self.video
+        if isinstance(video, dict):
+            video = tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
+                                 for k, v in video.items()))
+        if not isinstance(video, tuple):
+            raise SpecError(f"video must be a table such as {{ zoom_to = [2, 4], to_width = 0.5 "
+                            f"}}, got {self.video!r}")
+        object.__setattr__(self, "video", video)
         if self.shade not in shading.SHADES:
             raise SpecError(f"shade must be one of {', '.join(shading.SHADES)}, "
                             f"got {self.shade!r}")
@@ -151,7 +162,7 @@ class ArtworkSpec:
         """Every field but the title, as plain JSON-ready values; shade and palette only when
         not binary, so a binary artwork keeps the id it had before colours existed."""
         data = asdict(self)
-        del data["title"]
+        del data["title"], data["video"]
         if self.shade == "binary":
             del data["shade"], data["palette"]
         elif not isinstance(self.palette, str):

@@ -136,3 +136,53 @@ def test_existing_file_is_kept_and_pyav_missing_says_how_to_install(tmp_path, mo
     with pytest.raises(SpecError, match=r"attention-art\[video\]"):
         animate(ArtworkSpec(**SPEC), Motion(morph=1), tmp_path / "w.mp4", seconds=1, fps=2,
                 device="cpu")
+
+
+# ---- the gallery's videos --------------------------------------------------------------------
+
+GALLERY_SEEDS = """\
+[[artwork]]
+seed = 8012376
+title = "In motion"
+video = { zoom_to = [1.0, 2.0], to_width = 4.0, seconds = 0.4, fps = 5, resolution = 32 }
+
+[[artwork]]
+seed = 1679700
+"""
+
+
+def test_gallery_shows_the_video_a_seeds_file_asks_for(tmp_path, capsys):
+    import json
+
+    seeds = tmp_path / "s.toml"
+    seeds.write_text(GALLERY_SEEDS)
+    out = tmp_path / "site"
+    args = ["build", "--seeds", str(seeds), "--out", str(out), "--resolution", "32",
+            "--iterations", "20", "--init", "shared", "--device", "cpu", "--quiet"]
+    assert main(args) == 0
+    (video,) = (out / "videos").glob("*.mp4")
+    frames = decode(video)
+    assert len(frames) == 2 and frames[0].shape == (32, 32, 3)
+    spec = ArtworkSpec(**SPEC | {"resolution": 32, "iterations": 20, "window": (-1, 3, 0, 4)})
+    assert luma_difference(frames[-1], still(spec)) < CODEC_TOLERANCE  # the zoom's end
+    moving, still_one = (ArtworkSpec(seed=s, resolution=32, iterations=20, init="shared")
+                         for s in (8012376, 1679700))
+    page = (out / "artworks" / f"{moving.id}.html").read_text()
+    assert f'<video class="artwork-video" src="../videos/{video.name}"' in page
+    meta = json.loads((out / "metadata" / f"{moving.id}.json").read_text())
+    assert meta["animation_url"] == f"../videos/{video.name}"
+    other = json.loads((out / "metadata" / f"{still_one.id}.json").read_text())
+    assert "animation_url" not in other
+    assert f"videos/{video.name}" in json.loads((out / ".attnart-manifest.json").read_text())[
+        "files"]
+    before = video.stat().st_mtime_ns
+    assert main(args) == 0 and video.stat().st_mtime_ns == before  # made once
+
+    seeds.write_text(GALLERY_SEEDS.replace("to_width = 4.0", "to_width = 40.0"))
+    capsys.readouterr()
+    assert main(args) == 2  # checked before any render: the bad width, named
+    err = capsys.readouterr().err
+    assert "seed 8012376: video:" in err and "to-width" in err and err.count("\n") == 1
+    seeds.write_text(GALLERY_SEEDS.replace("fps = 5", "fps = 5, speed = 2"))
+    assert main(args) == 2
+    assert "unknown video option(s) speed" in capsys.readouterr().err

@@ -108,9 +108,11 @@ COLLECTION_METADATA = {
 
 @pytest.fixture(scope="module")
 def sites(tmp_path_factory) -> dict[str, tuple[Path, list[str]]]:
-    """{"relative": (site, ids), "absolute": (site, ids)}: the same three artworks twice."""
+    """{"relative": (site, ids), "absolute": (site, ids)}: the same three artworks twice, one
+    with a video."""
     specs = [ArtworkSpec(seed=1, title=HOSTILE, **TINY), ArtworkSpec(seed=1679700, **TINY),
-             ArtworkSpec(seed=7, title="Seven", **TINY)]
+             ArtworkSpec(seed=7, title="Seven", **TINY,  # and a video on its page
+                         video={"morph": 1, "seconds": 0.4, "fps": 5, "resolution": 32})]
     root = tmp_path_factory.mktemp("validation")
     built = {}
     for kind, base_url in (("relative", ""), ("absolute", BASE_URL)):
@@ -211,6 +213,9 @@ def test_metadata_links_point_into_the_site(sites, kind, base_url):
         assert _site_file(site, meta["external_url"], base_url) == (
             site / "artworks" / f"{aid}.html")
         assert (site / "images" / f"{aid}.png").is_file()
+        if "animation_url" in meta:  # the video of artwork 7
+            assert _site_file(site, meta["animation_url"], base_url).suffix == ".mp4"
+            assert _site_file(site, meta["animation_url"], base_url).is_file()
     collection = json.loads((site / "metadata" / "collection.json").read_text())
     assert _site_file(site, collection["image"], base_url).is_file()
     assert _site_file(site, collection["external_link"], base_url) == site / "index.html"
