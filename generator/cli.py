@@ -105,7 +105,8 @@ def _add_colour_options(p: argparse.ArgumentParser) -> None:
                         "colour by how fast each pixel synchronised or how far it stayed")
     g.add_argument("--palette", metavar="NAME",
                    help=f"colours of --shade speed: {', '.join(shade.PALETTES)} (default "
-                        f"{shade.DEFAULT_PALETTE}; the last three are diverging)")
+                        f"{shade.DEFAULT_PALETTE}; the last three are diverging), or your own "
+                        "as #rrggbb,#rrggbb,... low to high")
     g.add_argument("--palette-file", type=Path, metavar="FILE",
                    help="your own palette instead: #rrggbb colours, low to high")
 
@@ -119,6 +120,8 @@ def _colour(args) -> dict:
         if palette is not None:
             raise ArtError("give --palette or --palette-file, not both")
         palette = shade.read_palette_file(path)
+    elif palette is not None and palette.startswith("#"):
+        palette = shade.parse_colours(palette.split(","), "--palette")
     return {"shade": getattr(args, "shade", "binary"), "palette": palette}
 
 

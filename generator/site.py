@@ -259,9 +259,9 @@ def render_command(meta: dict) -> str:
             parts.append(f"--{key}=" + ",".join(_num(v) for v in meta[key]))
     if meta.get("shade", "binary") != "binary":
         palette = meta["palette"]
-        parts += ["--shade", meta["shade"]] + (["--palette", palette]
-                                              if isinstance(palette, str) else
-                                              ["--palette-file", "palette.txt"])
+        # the command carries a palette of your own whole, as --palette=#rrggbb,...
+        parts += ["--shade", meta["shade"], "--palette=" + (
+            palette if isinstance(palette, str) else ",".join(palette))]
     parts += ["-o", f"{meta['id']}.png"]
     return " ".join(parts)
 

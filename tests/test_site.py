@@ -125,7 +125,10 @@ def test_metadata_follows_erc721_and_opensea():
 
 
 @pytest.mark.parametrize("overrides", [{}, {"wq": "identity", "wv": "0.5,-1,2,3e-7"},
-                                       {"window": (-2.5, 3.0, -1.0, 1.0), "threshold": 1e-3}])
+                                       {"window": (-2.5, 3.0, -1.0, 1.0), "threshold": 1e-3},
+                                       {"shade": "speed", "palette": "kbc"},
+                                       {"shade": "speed",
+                                        "palette": ("#000000", "#ff8800", "#FFFFFF")}])
 def test_render_command_recreates_the_same_spec(overrides):
     spec = make_spec(**TINY | overrides)
     command = render_command(make_record(spec)["meta"])
