@@ -192,4 +192,4 @@ def test_gallery_publishes_colour_artworks_scored_by_their_labels(tmp_path):
     traits = {a["trait_type"]: a["value"] for a in meta["attributes"]}
     assert traits["Palette"] == "gouldian" and traits["Shade"] == "speed"
     page = (tmp_path / "site" / "artworks" / f"{colour.id}.html").read_text()
-    assert "--shade speed --palette gouldian" in page
+    assert "--shade speed --palette=gouldian" in page
