@@ -11,7 +11,7 @@ from pathlib import Path
 from generator import __version__
 from generator.curate import SEEDS_HELP, Criteria, Rung, parse_seeds, pick, sweep
 from generator.errors import ArtError, SpecError
-from generator.files import json_text, os_problem
+from generator.files import json_text, os_problem, write_files
 from generator.spec import CUDA_PROFILES, SEED_MAX, ArtworkSpec
 
 # Options whose value may start with '-' (a negative number), which argparse would otherwise
@@ -179,12 +179,18 @@ def cmd_spec(args) -> None:
 
     meta = describe(spec := _spec(args), rng.draw(spec))
     if args.json:
-        print(json_text(meta), end="")
-        return
-    print(f"seed {meta['seed']} ({spec.rng} stream), id {meta['id']}")
-    for name in ("W_Q", "W_V"):
-        rows = [" ".join(f"{v:8.4f}" for v in row) for row in meta[name]]
-        print(f"{name} = [{rows[0]}]\n      [{rows[1]}]")
+        text = json_text(meta)
+    else:
+        text = f"seed {meta['seed']} ({spec.rng} stream), id {meta['id']}\n"
+        for name in ("W_Q", "W_V"):
+            rows = [" ".join(f"{v:8.4f}" for v in row) for row in meta[name]]
+            text += f"{name} = [{rows[0]}]\n      [{rows[1]}]\n"
+    if str(args.output) == "-":
+        sys.stdout.write(text)
+    else:
+        if not args.force and args.output.exists():
+            raise ArtError(f"{args.output} exists; use --force to replace it")
+        write_files({args.output: text.encode()})
 
 
 def cmd_bench(args) -> None:
@@ -459,6 +465,9 @@ def _parser() -> Parser:
 
     p = command("spec", cmd_spec, "print an artwork's spec (W_Q, W_V, parameters) unrendered")
     p.add_argument("--json", action="store_true", help="as JSON")
+    p.add_argument("-o", "--output", type=Path, default=Path("-"), metavar="FILE",
+                   help="write it to FILE instead (default -, standard output)")
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
 
     p = command("bench", cmd_bench, "time every backend against the reference", seed=False)
     p.set_defaults(resolution=500)

@@ -239,7 +239,7 @@ def export(specs: list[ArtworkSpec], site_dir: Path, *, page: Path = DEFAULT_PAG
         for spec in tqdm(specs, unit="artwork", disable=not progress, desc="jekyll"):
             sources[spec.id] = source = site.image_path(cache, spec)
             _, how = cached_render(spec, source, device=device, backend=backend,
-                                   elsewhere=(site.image_path(pages_root, spec),))
+                                   elsewhere=site.reusable(spec, cache, (pages_root,)))
             if how in ("rendered", "repaired"):
                 out.rendered.append(spec.id)
             if how == "repaired":

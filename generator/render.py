@@ -276,7 +276,8 @@ def cached_render(spec: ArtworkSpec, png: Path, *, device, backend: str = "auto"
             meta = json.loads(source.with_suffix(".json").read_bytes())
         except (OSError, ValueError):
             continue  # a lost or damaged sidecar: render again
-        if source != png:
+        if source != png:  # the same pixels, perhaps under a former id: named anew
+            meta = meta | {"id": spec.id}
             write_files({png: source.read_bytes(),
                          png.with_suffix(".json"): json_text(meta).encode()})
         return meta, "cached" if source == png else "copied"

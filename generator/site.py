@@ -72,6 +72,13 @@ def image_path(out: Path, spec: ArtworkSpec) -> Path:
     return out / artwork_files(spec.id)["full"]
 
 
+def reusable(spec: ArtworkSpec, out: Path, elsewhere: tuple[Path, ...] = ()) -> tuple[Path, ...]:
+    """Renders of `spec`'s pixels kept under other names or in other folders: under the ids
+    an earlier attnart gave them in `out`, then in the folders of `elsewhere`."""
+    return (tuple(out / artwork_files(former)["full"] for former in spec.former_ids())
+            + tuple(image_path(folder, spec) for folder in elsewhere))
+
+
 # ---- deep zoom -----------------------------------------------------------------------------
 # A pyramid as web maps cut them: level `levels - 1` is the N² render, each level above it
 # half the side (2x2 box means: grey where black and white mix), every level cut into 256²
@@ -194,7 +201,7 @@ def gather(specs: list[ArtworkSpec], out: Path, *, device: str, backend: str = "
     for spec in tqdm(specs, unit="artwork", disable=not progress, desc="build"):
         png = image_path(out, spec)
         meta, how = cached_render(spec, png, device=device, backend=backend,
-                                  elsewhere=tuple(image_path(d, spec) for d in elsewhere))
+                                  elsewhere=reusable(spec, out, elsewhere))
         if how in ("rendered", "repaired"):
             result.rendered.append(spec.id)
         if how == "repaired":

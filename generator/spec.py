@@ -64,6 +64,11 @@ def _matrix(name: str, values) -> tuple[float, float, float, float] | None:
     return _floats(name, values, 4, "4 numbers a11,a12,a21,a22 or 'identity'")
 
 
+def _named(seed: int, data: dict) -> str:
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return f"{seed}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
+
+
 @dataclass(frozen=True)
 class ArtworkSpec:
     """One artwork: a seed and every parameter of the paper's map and grid."""
@@ -179,8 +184,13 @@ class ArtworkSpec:
         data = self.canonical()
         if not self.profile_matters:
             data["cuda_sms"] = data["cuda_threads_per_sm"] = None
-        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
-        return f"{self.seed}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
+        return _named(self.seed, data)
+
+    def former_ids(self) -> list[str]:
+        """Ids attnart 0.1 gave the same pixels (its ids always counted the CUDA profile), so
+        that renders cached under them are recognised rather than made again."""
+        former = _named(self.seed, self.canonical())
+        return [former] if former != self.id else []
 
     @classmethod
     def from_dict(cls, data: dict) -> ArtworkSpec:

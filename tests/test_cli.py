@@ -110,6 +110,12 @@ def test_spec_prints_matrices_without_rendering(tmp_path):
     data = json.loads(result.stdout)
     assert data["seed"] == 6306593 and len(data["W_Q"]) == 2
     assert os.listdir(tmp_path) == []
+    assert run("spec", "6306593", "--json", "-o", "-", cwd=tmp_path).stdout == result.stdout
+    assert run("spec", "6306593", "--json", "-o", "s.json", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "s.json").read_text() == result.stdout
+    again = run("spec", "6306593", "-o", "s.json", cwd=tmp_path)  # never over a file unasked
+    assert again.returncode == 2 and "--force" in again.stderr
+    assert (tmp_path / "s.json").read_text() == result.stdout
 
 
 def test_bench_compares_every_backend_with_the_reference():

@@ -376,3 +376,21 @@ def test_scores_cached_by_an_older_attnart_are_measured_again(tmp_path):
     assert result.rendered == [] and json.loads(path.read_text()) == fresh
     page = (tmp_path / "site" / "artworks" / f"{spec.id}.html").read_text()
     assert "<dt>grey-level entropy</dt>" in page
+
+
+def test_renders_cached_under_a_former_id_are_reused(tmp_path):
+    """attnart 0.1 counted the CUDA profile in every id; its renders are recognised."""
+    spec = make_spec(seed=3, **TINY)
+    (former,) = spec.former_ids()
+    build_tiny(tmp_path, [spec])
+    images = tmp_path / "site" / "images"
+    for suffix in (".png", ".json"):  # as 0.1 left them
+        (images / f"{spec.id}{suffix}").rename(images / f"{former}{suffix}")
+    manifest = tmp_path / "site" / MANIFEST
+    listed = json.loads(manifest.read_text())["files"]
+    manifest.write_text(json.dumps({"files": listed + [f"images/{former}.png",
+                                                       f"images/{former}.json"]}))
+    result = build_tiny(tmp_path, [spec])
+    assert result.rendered == [] and (images / f"{spec.id}.png").is_file()
+    assert json.loads((images / f"{spec.id}.json").read_text())["id"] == spec.id
+    assert not (images / f"{former}.png").exists()  # the former name, the build's own, is gone
