@@ -18,7 +18,10 @@ distributed = pytest.importorskip("distributed")
 psutil = pytest.importorskip("psutil")  # comes with distributed
 
 DASK = str(Path(sys.executable).with_name("dask"))
-SWEEP = ["sweep", "--iterations", "20", "--preview", "32", "--quiet"]
+# Enough work (about 3 s on an idle 2-core machine) that a sweep is still running when a test
+# stops part of it: the driver writes a batch at most four times a second.
+SWEEP = ["sweep", "--iterations", "100", "--preview", "96", "--quiet"]
+N = 120
 
 
 def _free_port() -> int:
@@ -69,9 +72,9 @@ def _count(path) -> int:
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory):
-    """Seeds 1-40 swept locally: what a cluster must reproduce."""
+    """Seeds 1-N swept locally: what a cluster must reproduce."""
     path = tmp_path_factory.mktemp("local") / "c.sqlite"
-    assert main([*SWEEP, "--seeds", "1-40", "--catalog", str(path), "--workers", "1"]) == 0
+    assert main([*SWEEP, "--seeds", f"1-{N}", "--catalog", str(path), "--workers", "1"]) == 0
     return _records(path)
 
 
@@ -84,7 +87,7 @@ def _same(records, local):
 
 
 def _start(address, path, *extra):
-    return subprocess.Popen([sys.executable, "-m", "generator.cli", *SWEEP, "--seeds", "1-40",
+    return subprocess.Popen([sys.executable, "-m", "generator.cli", *SWEEP, "--seeds", f"1-{N}",
                              "--catalog", str(path), "--cluster", address, "--batch", "2",
                              *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
@@ -106,7 +109,7 @@ def test_a_worker_killed_mid_sweep_loses_nothing(cluster, local, tmp_path):
     victim.send_signal(signal.SIGKILL)  # the nanny starts another
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
-    assert out.startswith("40 rendered") or " already there" in out
+    assert out.startswith(f"{N} rendered") or " already there" in out
     _same(_records(path), local)
 
 
@@ -118,11 +121,11 @@ def test_the_driver_killed_mid_sweep_resumes(cluster, local, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     first = _records(path)
-    assert 4 <= len(first) < 40
+    assert 4 <= len(first) < N
     proc = _start(address, path)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
-    assert out.startswith(f"{40 - len(first)} rendered") and f"{len(first)} already" in out
+    assert out.startswith(f"{N - len(first)} rendered") and f"{len(first)} already" in out
     _same(_records(path), local)
     assert sorted(os.listdir(tmp_path)) == ["c.sqlite"]
 
