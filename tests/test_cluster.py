@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from test_curate import _count
 
 from generator.catalog import open_catalog
 from generator.cli import main
@@ -60,14 +61,6 @@ def cluster(tmp_path_factory):
 def _records(path):
     with open_catalog(path, readonly=True) as cat:
         return {r.spec.id: r for r in cat.records()}
-
-
-def _count(path) -> int:
-    try:
-        with open_catalog(path, readonly=True) as cat:
-            return len(cat)
-    except Exception:  # not created yet
-        return 0
 
 
 @pytest.fixture(scope="module")
