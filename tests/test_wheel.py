@@ -54,7 +54,13 @@ def test_wheel_holds_every_template_static_and_seeds_file(wheel):
             if path.is_file() and "__pycache__" not in path.parts:
                 name = f"generator/{path.relative_to(REPO).as_posix()}"
                 assert name in names, f"{name} is missing from the wheel"
-    assert any(n.startswith("generator/kernels/_cpu.") and n.endswith(".so") for n in names)
+    explorer = REPO / "generator" / "explore" / "static"  # the page and its vendored viewer
+    for path in explorer.rglob("*"):
+        if path.is_file():
+            assert path.relative_to(REPO).as_posix() in names, f"{path} is missing"
+    for module in ("_cpu", "_initial"):
+        assert any(n.startswith(f"generator/kernels/{module}.") and n.endswith(".so")
+                   for n in names), f"the C extension {module} is missing"
 
 
 def test_installed_commands_work_from_an_empty_folder(installed, tmp_path):
