@@ -9,7 +9,7 @@ import traceback
 from pathlib import Path
 
 from generator import __version__
-from generator.curate import SEEDS_HELP, Criteria, Rung, parse_seeds, pick, sweep
+from generator.curate import SEEDS_HELP, Criteria, Rung, check_out, parse_seeds, pick, sweep
 from generator.errors import ArtError, SpecError
 from generator.files import json_text, os_problem, write_files
 from generator.spec import CUDA_PROFILES, SEED_MAX, ArtworkSpec
@@ -188,8 +188,7 @@ def cmd_spec(args) -> None:
     if str(args.output) == "-":
         sys.stdout.write(text)
     else:
-        if not args.force and args.output.exists():
-            raise ArtError(f"{args.output} exists; use --force to replace it")
+        check_out(args.output, force=args.force, suffix=".json" if args.json else ".txt")
         write_files({args.output: text.encode()})
 
 

@@ -38,6 +38,16 @@ def _umask() -> int:
     return mask
 
 
+def check_ours(root: Path, names, ours, *, writer: str, force: bool = False) -> None:
+    """Refuse, unless `force`, to replace a file under `root` that `writer` did not write:
+    one of `names` (relative to `root`) that exists but is not in `ours`, its manifest."""
+    theirs = sorted(n for n in names if n not in ours and (root / n).exists())
+    if theirs and not force:
+        more = f" (and {len(theirs) - 1} more files)" if len(theirs) > 1 else ""
+        raise OutputError(f"{root / theirs[0]}{more} was not written by {writer} and would be "
+                          "replaced; move it away or use --force to replace it")
+
+
 def _target(path: Path) -> Path:
     """Where the bytes of `path` go: through a symbolic link to its target, which must be
     a regular file or not exist yet (a device, pipe or folder is never replaced)."""

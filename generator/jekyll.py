@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from generator import site
 from generator.errors import OutputError, SpecError
-from generator.files import json_text, write_files
+from generator.files import check_ours, json_text, write_files
 from generator.render import cached_render, downsample
 from generator.spec import ArtworkSpec
 from generator.theme import Theme
@@ -215,11 +215,7 @@ def export(specs: list[ArtworkSpec], site_dir: Path, *, page: Path = DEFAULT_PAG
                           "emit the artwork pages")
     ours = _ours(site_dir)
     targets = {aid: (IMAGES_DIR / name).as_posix() for aid, name in image_names(specs).items()}
-    theirs = sorted(n for n in targets.values() if n not in ours and (site_dir / n).exists())
-    if theirs and not force:
-        more = f" (and {len(theirs) - 1} more)" if len(theirs) > 1 else ""
-        raise OutputError(f"{site_dir / theirs[0]}{more} was not written by attnart jekyll; "
-                          "move it away or use --force to replace it")
+    check_ours(site_dir, targets.values(), ours, writer="attnart jekyll", force=force)
 
     # phase 1: full-resolution renders, each made once per spec id, wherever it was made
     out = ExportResult(page_path, page_written=False)

@@ -269,8 +269,9 @@ def cached_render(spec: ArtworkSpec, png: Path, *, device, backend: str = "auto"
     Returns (metadata, how): how is 'cached', 'copied', 'rendered' or 'repaired' (the file
     was there but damaged, and was rendered again)."""
     damaged = png.exists() and not intact(png)
-    usable = [png] if png.exists() and not damaged else []
-    usable += [p for p in elsewhere if p.exists() and intact(p)]
+    # lazily: a copy elsewhere is decoded only when the ones before it could not serve
+    usable = (p for p in ((png,) if png.exists() and not damaged else ()) + tuple(elsewhere)
+              if p == png or (p.exists() and intact(p)))
     for source in usable:
         try:
             meta = json.loads(source.with_suffix(".json").read_bytes())

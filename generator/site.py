@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from generator import animate, rng, shade
 from generator.errors import OutputError, SpecError
-from generator.files import json_text, write_files
+from generator.files import check_ours, json_text, write_files
 from generator.render import cached_render, downsample, intact, render_labels, to_image
 from generator.score import FEATURES, MIN_SIDE, load_labels, score
 from generator.spec import MAX_RESOLUTION, ArtworkSpec
@@ -453,12 +453,7 @@ def _check_folder(out: Path, planned: list[str], previous: list[str], force: boo
         if (out / folder).exists() and not (out / folder).is_dir():
             raise OutputError(f"{out / folder} is a file where the site's {folder}/ folder "
                               "goes; move it away or build into another folder")
-    theirs = [n for n in planned if n not in previous and (out / n).exists()]
-    if theirs and not force:
-        more = f" (and {len(theirs) - 1} more files)" if len(theirs) > 1 else ""
-        raise OutputError(f"{out / theirs[0]}{more} was not written by attnart build and would "
-                          "be overwritten; move it away, build into another folder or use "
-                          "--force")
+    check_ours(out, planned, set(previous), writer="attnart build", force=force)
 
 
 def _manifest(files: list[str]) -> bytes:
