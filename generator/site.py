@@ -170,24 +170,24 @@ def _variants(out: Path, artwork_id: str, png: Path, size: int) -> dict[str, int
     """Thumbnail and large sizes, WebP and PNG, derived once; returns {name: side}."""
     sides = {"thumb": min(THUMB, size), "large": min(LARGE, size)}
     names = artwork_files(artwork_id)
+    todo = [(out / names[f"{name}_{ext}"], side, fmt) for name, side in sides.items()
+            for ext, fmt in (("webp", "WEBP"), ("png", "PNG"))]
+    todo = [job for job in todo if not (job[0].exists() and intact(job[0]))]
+    if not todo:  # a rebuild decodes the full image only when a variant is to be made
+        return sides
     missing = {}
     with Image.open(png) as full:
         full.load()
-        for name, side in sides.items():
-            for ext, fmt in (("webp", "WEBP"), ("png", "PNG")):
-                path = out / names[f"{name}_{ext}"]
-                if path.exists() and intact(path):
-                    continue
-                resized = side != full.width
-                image = downsample(full, side)
-                # black and white compresses best losslessly; antialiased grey, lossy
-                options = ({"quality": 90} if resized else {"lossless": True, "method": 6}
-                           ) if fmt == "WEBP" else {"optimize": True}
-                buf = io.BytesIO()
-                image.save(buf, format=fmt, **options)
-                missing[path] = buf.getvalue()
-    if missing:
-        write_files(missing)
+        for path, side, fmt in todo:
+            resized = side != full.width
+            image = downsample(full, side)
+            # black and white compresses best losslessly; antialiased grey, lossy
+            options = ({"quality": 90} if resized else {"lossless": True, "method": 6}
+                       ) if fmt == "WEBP" else {"optimize": True}
+            buf = io.BytesIO()
+            image.save(buf, format=fmt, **options)
+            missing[path] = buf.getvalue()
+    write_files(missing)
     return sides
 
 
