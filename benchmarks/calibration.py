@@ -6,15 +6,15 @@ the only artworks of this system a person chose. For each catalog made by
     attnart sweep --seeds 1679700,5227590,6306593,6549664,8012376,1-300 --preview 256 \\
         --catalog pool256.sqlite
 
-(any pool and preview size; the README's study: seeds 1-300 at 256², 128² and 64² (pool256,
-pool128, pool64), 2000-2299 at 96² and 64² (poolC96, poolD64), 5000-5299 at 64² (poolE64),
-100000-100299 at 192² (poolB192)), this prints the rank of each of the five in `select`'s
+(any pool and preview size; the README's study: 17 pools of 300 seeds, 7000-7299 to
+170000-170299, at 256², 192², 128², 96² and 64², catalogs named pool<letter><size>.sqlite),
+this prints the rank of each of the five in `select`'s
 default order and in the alternatives, the leave-one-out ranks of `select --like` (each of the
 five ranked by likeness to the other four), and with --csv writes every record's scores, which
 is how benchmarks/data/calibration-pools.csv was made:
 
-    python benchmarks/calibration.py pool256.sqlite poolB192.sqlite pool128.sqlite \
-        poolC96.sqlite pool64.sqlite poolD64.sqlite poolE64.sqlite \
+    python benchmarks/calibration.py pool{F,G,H,I,J,K,L,M,S}256.sqlite poolR192.sqlite \
+        pool{N,O,T}128.sqlite poolU96.sqlite pool{P,Q,V}64.sqlite \
         --csv benchmarks/data/calibration-pools.csv
 
 Given that CSV instead of catalogs, it re-runs the study from the stored scores alone: no
@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from generator import curate
 from generator.catalog import THUMBNAIL, Record, open_catalog
 from generator.curate import Criteria, select
 from generator.score import FEATURES
@@ -48,12 +49,28 @@ ORDERS = {
 }
 
 
+# The default order of the release before: the display and raw fractal dimensions, grey-level
+# entropy and lacunarity, each counted up.
+PREVIOUS = (("fractal_dimension", 1), ("raw_fractal_dimension", 1), ("grey_entropy", 1),
+            ("lacunarity", 1))
+
+
 def ranks(records, criteria, favourites=None) -> list[int | None]:
     """1-based rank of each paper seed in the selection's order (None: not picked)."""
     order = select(records, dataclasses.replace(criteria, top=len(records)),
                    favourites=favourites).picks
     where = {r.spec.seed: i for i, r in enumerate(order, 1)}
     return [where.get(seed) for seed in PAPER]
+
+
+def previous_ranks(records) -> list[int | None]:
+    """`ranks` in the default order of the release before."""
+    default = curate.INTRICACY
+    curate.INTRICACY = PREVIOUS
+    try:
+        return ranks(records, Criteria())
+    finally:
+        curate.INTRICACY = default
 
 
 def pools(path: Path):
@@ -96,8 +113,11 @@ def study(pool: str, size: int, records) -> list[list]:
     paper = {r.spec.seed: r for r in records if r.spec.seed in PAPER}
     print(f"{pool}: {len(records)} artworks at {size}², top quarter = rank "
           f"<= {len(records) / 4:.0f}; ranks of {', '.join(map(str, PAPER))}")
-    for name, criteria in ORDERS.items():
-        r = ranks(records, criteria)
+    orders = [(name, lambda c=criteria: ranks(records, c)) for name, criteria in ORDERS.items()]
+    orders.append(("previous default (D, raw D, entropy, lacunarity)",
+                   lambda: previous_ranks(records)))
+    for name, rank in orders:
+        r = rank()
         worst = max((x or len(records) + 1) for x in r)
         print(f"  {name:58s} {r}  worst {worst / len(records):.1%}")
     loo = [ranks(records, Criteria(), [paper[s] for s in PAPER if s != held])

@@ -228,7 +228,8 @@ def cmd_score(args) -> None:
           f"at {result['display_size']} px; {result['raw_fractal_dimension']:.3f} at full "
           f"resolution), white {result['white_fraction']:.1%}, grey {result['grey_fraction']:.1%}, "
           f"entropy {result['grey_entropy']:.2f} bits, zlib {result['compression']:.3f}, "
-          f"lacunarity {result['lacunarity']:.2f}, " + ", ".join(result["traits"].values()))
+          f"lacunarity {result['lacunarity']:.2f}, speckle {result['speckle']:.3f}, solid black "
+          f"{result['solid_black']:.1%}, " + ", ".join(result["traits"].values()))
 
 
 def _seeds_file(args) -> list[ArtworkSpec]:
@@ -564,10 +565,11 @@ def _parser() -> Parser:
                        description="pick the best artworks of a catalog into a seeds file, "
                                    "mostly-one-colour and near-duplicate images left out. "
                                    "Default order: most intricate first, by the mean "
-                                   "percentile in the catalog of the display and raw fractal "
-                                   "dimensions, grey-level entropy and lacunarity (calibrated "
-                                   "so that the paper's five published artworks rank in the "
-                                   "top quarter of random seeds; see README). People differ: "
+                                   "percentile in the catalog of grey-level entropy, "
+                                   "speckle, solid black area and (downwards) compression "
+                                   "(calibrated so that the paper's five published artworks "
+                                   "rank near the top quarter of random seeds; see README). "
+                                   "People differ: "
                                    "Spehar et al. (2016) found preference types for smooth, "
                                    "medium and complex fractals, so no single order suits "
                                    "all; --target-dimension ranks by closeness to a fractal "

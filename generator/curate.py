@@ -5,8 +5,9 @@ A sweep renders each artwork at a small preview resolution, scores it and record
 leaves out images that are mostly one colour and near-duplicates, and ranks the rest by one of
 three orders: by default *intricacy*, the mean of each artwork's percentile ranks in the
 catalog of INTRICACY's scores, calibrated on the only human curation of this art we know (the
-paper's five published seeds rank in the top quarter of a few hundred random ones; README and
-`benchmarks/calibration.py` give the figures); by closeness of the fractal dimension to a
+paper's five published seeds rank about the top fifth of a few hundred random ones, the worst
+of them in the top quarter in most pools, not all; README and `benchmarks/calibration.py` give
+the figures); by closeness of the fractal dimension to a
 target (Spehar et al. 2003 found D ≈ 1.3-1.5 preferred on average, Spehar et al. 2016 found
 preference types, so one target is too blunt for a default); or by likeness to favourites
 (distance to the nearest one in the standardised scores).
@@ -376,8 +377,7 @@ class _Rung:
         """Rank the screened candidates by intricacy, record it; the ids kept, best first."""
         scores = self.cat.screen_scores(self.ids, self.resolution)
         ids = [i for i in self.ids if i in scores]
-        ranks = _percentile_mean(np.array([[float(scores[i].get(n, np.nan)) for n in INTRICACY]
-                                           for i in ids]).reshape(len(ids), len(INTRICACY)))
+        ranks = intricacy_of([scores[i] for i in ids])
         order = sorted(range(len(ids)), key=lambda k: -ranks[k])
         kept = [ids[k] for k in order[:rung.kept(len(ids))]]
         self.cat.cut(self.resolution, dict(zip(ids, ranks.tolist())), set(kept))
@@ -448,10 +448,12 @@ def sweep(specs: Iterable[ArtworkSpec], catalog: Path, *, preview_size: int,
                        time.perf_counter() - start, size, tuple(screened))
 
 
-# The default order: how intricate an artwork looks, as the mean of its percentile ranks in
-# the catalog (so any preview size and pool calibrates itself) of these scores. See the module
-# docstring for the calibration on the paper's five published artworks.
-INTRICACY = ("fractal_dimension", "raw_fractal_dimension", "grey_entropy", "lacunarity")
+# The default order, "intricacy": the mean of an artwork's percentile ranks in the catalog (so
+# any preview size and pool calibrates itself) of these scores, each counted up (+1) or down
+# (-1): rich grey levels, fine grain, solid dark areas, yet compressible (the grain laid out in
+# bands and fields, not noise everywhere). See the module docstring for the calibration on the
+# paper's five published artworks.
+INTRICACY = (("grey_entropy", 1), ("compression", -1), ("speckle", 1), ("solid_black", 1))
 
 
 @dataclass(frozen=True)
@@ -493,7 +495,9 @@ class Criteria:
         if like:
             order = f"closest to {like} favourite(s) in the standardised scores, closest first"
         elif self.target is None:
-            order = "most intricate first (" + ", ".join(INTRICACY) + ", as catalog percentiles)"
+            order = ("most intricate first (catalog percentiles of "
+                     + ", ".join(("" if sign > 0 else "-") + name for name, sign in INTRICACY)
+                     + ")")
         else:
             order = f"fractal dimension within {self.target} ± {self.band}, closest first"
         return (f"{order}; white {self.min_white:.0%}-{self.max_white:.0%}; thumbnails at "
@@ -526,8 +530,21 @@ def _values(records: list[Record], names) -> np.ndarray:
 
 def intricacy(records: list[Record]) -> np.ndarray:
     """Each record's mean percentile rank among `records` over INTRICACY, 0..1; a score a
-    record lacks (catalogs of attnart 0.1) is left out of its mean."""
-    return _percentile_mean(_values(records, INTRICACY))
+    record lacks (catalogs of earlier versions) is left out of its mean."""
+    return intricacy_of([r.scores for r in records])
+
+
+def intricacy_of(scores: list[dict]) -> np.ndarray:
+    """`intricacy` of score dicts. Records of attnart 0.1's catalogs hold the fractal
+    dimension alone: they are ranked by its percentile."""
+    values = np.array([[sign * float(s.get(name, np.nan)) for name, sign in INTRICACY]
+                       for s in scores], dtype=np.float64).reshape(len(scores), len(INTRICACY))
+    ranks = _percentile_mean(values)
+    alone = np.isnan(ranks)
+    if alone.any():
+        dimension = [[float(s.get("fractal_dimension", np.nan))] for s in scores]
+        ranks[alone] = _percentile_mean(np.array(dimension))[alone]
+    return ranks
 
 
 def _percentile_mean(values: np.ndarray) -> np.ndarray:
@@ -537,7 +554,8 @@ def _percentile_mean(values: np.ndarray) -> np.ndarray:
         known = ~np.isnan(values[:, j])
         ranks[known, j] = (np.searchsorted(np.sort(values[known, j]), values[known, j],
                                            side="right") / max(1, known.sum()))
-    return np.nanmean(ranks, axis=1) if len(values) else np.zeros(0)
+    known = (~np.isnan(ranks)).sum(axis=1)
+    return np.where(known > 0, np.nansum(ranks, axis=1) / np.maximum(known, 1), np.nan)
 
 
 def likeness(records: list[Record], favourites: list[dict]) -> np.ndarray:

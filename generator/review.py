@@ -32,6 +32,8 @@ COLUMNS = (
     ("grey_entropy", "entropy", "{:.2f}"),
     ("compression", "zlib", "{:.2f}"),
     ("lacunarity", "lacunarity", "{:.2f}"),
+    ("speckle", "speckle", "{:.3f}"),
+    ("solid_black", "solid black", "{:.1%}"),
 )
 
 

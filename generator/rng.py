@@ -263,8 +263,10 @@ def cuda_normals(seed: int, launches: tuple[CudaLaunch, ...], start: int, stop: 
 class _CudaNormals:
     """Any slice of one emulated CUDA draw; on the CPU by the C module when it was built.
 
-    There the round of calls (4 x stride elements) a slice ends inside is computed whole and
-    kept, so that a render walking the grid in order computes no round twice.
+    There the round of calls (4 x stride elements) a slice of at least a round ends inside is
+    computed whole and kept, so that a render walking the grid in order computes no round
+    twice; a shorter slice (an explorer tile's column of grid points, far from the next) is
+    computed alone.
     """
 
     def __init__(self, seed: int, launches: tuple[CudaLaunch, ...]):
@@ -294,7 +296,7 @@ class _CudaNormals:
             out[:take] = kept[a - kept_round * row:a - kept_round * row + take]
             a, out = a + take, out[take:]
         last = (b - 1) // row
-        if a < b and b % row and b < launch.numel and row <= _KEEP_MAX:
+        if b - a >= row and b % row and b < launch.numel and row <= _KEEP_MAX:
             begin = max(a, last * row)
             values = np.empty(min(row, launch.numel - last * row), dtype=np.float32)
             self._compute(launch, last * row, last * row + values.size, values)

@@ -358,7 +358,9 @@ def build_context(records: list[dict], *, title: str = DEFAULT_TITLE, base_url: 
                   ("grey (mixed) share", f"{sc['grey_fraction']:.1%}"),
                   ("grey-level entropy", f"{sc['grey_entropy']:.2f} bits"),
                   ("compression complexity (zlib)", f"{sc['compression']:.3f}"),
-                  ("lacunarity (gliding box)", f"{sc['lacunarity']:.3f}")]
+                  ("lacunarity (gliding box)", f"{sc['lacunarity']:.3f}"),
+                  ("speckle", f"{sc['speckle']:.3f}"),
+                  ("solid black area", f"{sc['solid_black']:.1%}")]
         description = (f"{name}: seed {meta['seed']}, fractal dimension "
                        f"{sc['fractal_dimension']:.3f}, "
                        + ", ".join(sc["traits"].values()) + ".")

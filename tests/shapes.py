@@ -107,3 +107,22 @@ def bitwise_sierpinski(n: int, at=(301, 77), side=512) -> np.ndarray:  # log 3 /
     # pixel (Wolfram 1984)
     y, x = np.mgrid[:side, :side]
     return place((x & y) == 0, n, at)
+
+
+# Coarse fractals: the finest detail several pixels wide, so the boundary is straight below it.
+
+
+def coarse(pattern: np.ndarray, cell: int) -> np.ndarray:
+    """Each pixel of `pattern` as a cell×cell square."""
+    return np.kron(pattern, np.ones((cell, cell), bool)).astype(bool)
+
+
+def rasterised(keep: np.ndarray, levels: int, size: int) -> np.ndarray:
+    """The triadic motif `keep` to `levels` levels sampled at size² pixel centres: cells of
+    size / 3^levels pixels, not a whole number (how a drawing program would draw it)."""
+    u = (np.arange(size) + 0.5) / size
+    digits = np.floor(u[:, None] * 3.0 ** np.arange(1, levels + 1)).astype(int) % 3
+    image = np.ones((size, size), bool)
+    for level in range(levels):
+        image &= keep[digits[:, level][:, None], digits[:, level][None, :]]
+    return image

@@ -209,13 +209,19 @@ def test_torch_operations_compute_the_same_draw(monkeypatch):
 needs_c = pytest.mark.skipif(rng._initial is None, reason="the C module _initial was not built")
 
 
-def _slices(gen: random.Random, numel: int, row: int) -> list[tuple[int, int]]:
-    """In-order cuts (some on round boundaries, some just past them) and random slices."""
+def _slices(gen: random.Random, numel: int, stride: int) -> list[tuple[int, int]]:
+    """In-order cuts (some on round boundaries, some just past them), random slices, and
+    slices shorter than a round across a component's edge (an explorer tile's columns)."""
+    row = 4 * stride
     cuts = {0, numel, *(gen.randrange(numel + 1) for _ in range(6))}
     cuts |= {min(numel, r * row + d) for r in range(1, 4) for d in (0, 1, -1)}
     cuts = sorted(c for c in cuts if 0 <= c <= numel)
     randoms = [sorted((gen.randrange(numel + 1), gen.randrange(numel + 1))) for _ in range(8)]
-    return list(zip(cuts, cuts[1:])) + [tuple(r) for r in randoms]
+    edges = [gen.randrange(numel // row + 1) * row + gen.randrange(1, 4) * stride
+             for _ in range(6)]
+    short = [(max(e - gen.randrange(1, stride), 0), min(e + gen.randrange(1, stride), numel))
+             for e in edges if e < numel]
+    return list(zip(cuts, cuts[1:])) + [tuple(r) for r in randoms] + short
 
 
 @needs_c
@@ -233,7 +239,7 @@ def test_c_normals_equal_the_array_operations(monkeypatch, trial):
     got = source(0, numel, CPU)
     assert isinstance(got, np.ndarray) and got.dtype == np.float32
     np.testing.assert_array_equal(got, want)
-    for a, b in _slices(gen, numel, 4 * launches[0].stride):
+    for a, b in _slices(gen, numel, launches[0].stride):
         np.testing.assert_array_equal(source(a, b, CPU), want[a:b], err_msg=f"[{a}, {b})")
 
 

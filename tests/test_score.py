@@ -8,10 +8,13 @@ import pytest
 from PIL import Image
 from shapes import (
     CARPET,
+    VICSEK,
     bitwise_sierpinski,
     cantor_dust,
+    coarse,
     koch_curve,
     place,
+    rasterised,
     round_disk,
     sierpinski_carpet,
     sierpinski_triangle,
@@ -22,6 +25,8 @@ from shapes import (
 
 from generator.score import (
     OFFSETS,
+    SOLID,
+    SOLID_BOX,
     ScoreError,
     box_counting,
     box_counts,
@@ -30,6 +35,8 @@ from generator.score import (
     grey_entropy,
     lacunarity,
     score,
+    solid_black,
+    speckle,
 )
 
 N = 1024
@@ -67,6 +74,35 @@ def test_placement_does_not_matter():
     for at in rng.integers(0, N - 729, size=(4, 2)):
         fit = box_counting(place(carpet, N, tuple(at)))
         assert abs(fit.dimension - np.log(8) / np.log(3)) < 0.03, at
+
+
+# Finest detail 3-16 px: below it the boundary is smooth, log N(s) has slope 1, and the fit
+# must start above it (the fixed fit from 2 px scored these 0.05-0.26 low).
+COARSE = [
+    (lambda n: sierpinski_triangle(n, depth=6), LOG(3) / LOG(2), 4),  # 16 px holes
+    (lambda n: place(coarse(triadic(CARPET, 5), 2), n, (301, 411)), LOG(8) / LOG(3), 3),
+    (lambda n: place(coarse(triadic(CARPET, 5), 3), n, (137, 61)), LOG(8) / LOG(3), 4),
+    (lambda n: place(rasterised(CARPET, 5, 1000), n, (11, 13)), LOG(8) / LOG(3), 5),  # 4.1 px
+    (lambda n: place(rasterised(CARPET, 5, 800), n, (101, 57)), LOG(8) / LOG(3), 5),  # 3.3 px
+    (lambda n: place(coarse(triadic(VICSEK, 5), 3), n, (137, 61)), LOG(5) / LOG(3), 2),
+]
+
+
+@pytest.mark.parametrize("shape,expected,cutoff", COARSE,
+                         ids=["sierpinski-6", "carpet-2px", "carpet-3px", "carpet-4.1px",
+                              "carpet-3.3px", "vicsek-3px"])
+def test_coarse_detail_is_fitted_above_its_cutoff(shape, expected, cutoff):
+    image = shape(N)
+    fit = box_counting(image)
+    assert abs(fit.dimension - expected) < 0.05
+    assert fit.box_sizes[0] >= cutoff and fit.box_sizes[1] == 64
+    assert box_counting(~image) == fit
+
+
+def test_a_small_image_keeps_its_whole_fit_range():
+    # three octaves of sizes or fewer: no room for a cutoff, as for a sweep's previews
+    image = sierpinski_triangle(256, depth=3)  # 16 px holes
+    assert box_counting(image).box_sizes == (2, 16)
 
 
 def _box_counts_reference(labels, sizes):
@@ -175,6 +211,16 @@ def test_texture_numbers_against_their_definitions():
     gappy = np.zeros((64, 64), np.uint8)
     gappy[:16, :16] = 255  # one white block in black: gappy at 8 px boxes
     assert lacunarity(gappy, box) > 5 > lacunarity(grey, box) >= 1
+    # speckle and solid black against scipy's box filter (mirrored edges, as ours)
+    from scipy.ndimage import uniform_filter
+
+    mass = grey / 255
+    assert speckle(grey) == pytest.approx(np.abs(mass - uniform_filter(mass, 3)).mean())
+    dark = np.where(rng.random((64, 64)) < 0.9, 0, grey).astype(np.uint8)
+    dark[:, :20] = 0
+    reference = (uniform_filter(dark / 255, SOLID_BOX) < SOLID).mean()
+    assert solid_black(dark) == reference > 20 / 64
+    assert speckle(gappy) < speckle(grey) and solid_black(grey) == 0 < solid_black(gappy)
 
 
 def test_score_command_reads_any_black_and_white_image(tmp_path):

@@ -30,7 +30,7 @@ def make_record(spec=None, **score_overrides) -> dict:
     sc = {"fractal_dimension": 1.2345, "r2": 0.99, "box_sizes": [1, 8], "display_size": 32,
           "raw_fractal_dimension": 1.3, "raw_r2": 0.98, "white_fraction": 0.4,
           "boundary_fraction": 0.05, "grey_fraction": 0.125, "grey_entropy": 2.5,
-          "compression": 0.3125, "lacunarity": 1.75,
+          "compression": 0.3125, "lacunarity": 1.75, "speckle": 0.0625, "solid_black": 0.25,
           "traits": {"structure": "intricate", "tone": "balanced"}}
     side = spec.resolution
     return {"meta": meta, "score": sc | score_overrides, "sides": {"thumb": side, "large": side}}

@@ -222,20 +222,26 @@ typedef struct {
 } NormalJob;
 
 /* curand_normal4 of call `call` of grid threads [t0, t0 + n): component k of thread t0 + i
- * in out[k][i]. */
+ * in out[k][i], for the components of the pairs in `pairs` (bit 0: components 0 and 1, bit
+ * 1: components 2 and 3; each pair is one Box-Muller transform). */
 AI void normal4_block(const NormalJob *J, PhiloxBlock *philox, uint64_t call, int64_t t0,
-                      int n, float out[4][BLOCK])
+                      int n, int pairs, float out[4][BLOCK])
 {
     uint32_t w[4][BLOCK] __attribute__((aligned(32)));
     n = (n + 7) & ~7;
     philox(call, (uint32_t)t0, n, (uint32_t)J->seed, (uint32_t)(J->seed >> 32), w);
     for (int i = 0; i < n; i += 4) {
-        box_muller(*(v4u *)&w[0][i], *(v4u *)&w[1][i], &out[0][i], &out[1][i]);
-        box_muller(*(v4u *)&w[2][i], *(v4u *)&w[3][i], &out[2][i], &out[3][i]);
+        if (pairs & 1)
+            box_muller(*(v4u *)&w[0][i], *(v4u *)&w[1][i], &out[0][i], &out[1][i]);
+        if (pairs & 2)
+            box_muller(*(v4u *)&w[2][i], *(v4u *)&w[3][i], &out[2][i], &out[3][i]);
     }
 }
 
-/* Thread t's call c writes component k to element c * 4 * stride + k * stride + t. */
+/* Thread t's call c writes component k to element c * 4 * stride + k * stride + t.  Of each
+ * block of threads only those writing an element of [a, b) are computed, and of their values
+ * only the pairs holding one: a slice narrower than a round (an explorer tile's column of
+ * grid points) costs about its own length, not the round's. */
 AI void normals_body(NormalJob *J, PhiloxBlock *philox)
 {
     float values[4][BLOCK] __attribute__((aligned(32)));
@@ -245,25 +251,26 @@ AI void normals_body(NormalJob *J, PhiloxBlock *philox)
         if (item >= J->items)
             return;
         const int64_t c = J->round0 + item / J->blocks_per_round;
-        int64_t t0 = item % J->blocks_per_round * BLOCK, t1 = t0 + BLOCK < s ? t0 + BLOCK : s;
-        /* Of a round the range touches within one component, only the threads writing it. */
-        const int64_t lo = J->a - c * row > 0 ? J->a - c * row : 0;
-        const int64_t hi = J->b - c * row < row ? J->b - c * row : row;
-        if (lo / s == (hi - 1) / s) {
-            t0 = t0 > lo % s ? t0 : lo % s;
-            t1 = t1 < (hi - 1) % s + 1 ? t1 : (hi - 1) % s + 1;
-        }
-        if (t0 >= t1)
-            continue;
-        normal4_block(J, philox, J->call0 + (uint64_t)c, t0, (int)(t1 - t0), values);
+        const int64_t b0 = item % J->blocks_per_round * BLOCK, b1 = b0 + BLOCK < s ? b0 + BLOCK : s;
+        int64_t first[4], last[4], t0 = b1, t1 = b0;
+        int pairs = 0;
         for (int k = 0; k < 4; k++) {
             const int64_t base = c * row + k * s; /* element of thread 0 */
-            const int64_t first = t0 > J->a - base ? t0 : J->a - base;
-            const int64_t last = t1 < J->b - base ? t1 : J->b - base;
-            if (first < last)
-                memcpy(J->out + base + first - J->a, &values[k][first - t0],
-                       (size_t)(last - first) * sizeof(float));
+            first[k] = b0 > J->a - base ? b0 : J->a - base;
+            last[k] = b1 < J->b - base ? b1 : J->b - base;
+            if (first[k] < last[k]) {
+                t0 = first[k] < t0 ? first[k] : t0;
+                t1 = last[k] > t1 ? last[k] : t1;
+                pairs |= 1 << (k / 2);
+            }
         }
+        if (!pairs)
+            continue;
+        normal4_block(J, philox, J->call0 + (uint64_t)c, t0, (int)(t1 - t0), pairs, values);
+        for (int k = 0; k < 4; k++)
+            if (first[k] < last[k])
+                memcpy(J->out + c * row + k * s + first[k] - J->a, &values[k][first[k] - t0],
+                       (size_t)(last[k] - first[k]) * sizeof(float));
     }
 }
 
