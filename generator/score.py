@@ -87,11 +87,17 @@ def box_sizes(side: int) -> np.ndarray:
     return np.unique(np.round(2.0 ** (steps / 4)).astype(int))
 
 
-def _integral(image: np.ndarray) -> np.ndarray:
-    """Summed-area table with a zero first row and column: (H+1, W+1) int64."""
-    table = np.zeros((image.shape[0] + 1, image.shape[1] + 1), dtype=np.int64)
-    table[1:, 1:] = image.cumsum(0, dtype=np.int64).cumsum(1)
+def _integral(image: np.ndarray, dtype=np.int64) -> np.ndarray:
+    """Summed-area table with a zero first row and column: (H+1, W+1) of `dtype`."""
+    table = np.zeros((image.shape[0] + 1, image.shape[1] + 1), dtype=dtype)
+    table[1:, 1:] = image.cumsum(0, dtype=dtype).cumsum(1)
     return table
+
+
+def _window_sums(values: np.ndarray, box: int) -> np.ndarray:
+    """Sum of every box×box window lying wholly inside `values` (float)."""
+    table = _integral(values, np.float64)
+    return table[box:, box:] - table[:-box, box:] - table[box:, :-box] + table[:-box, :-box]
 
 
 def box_counts(labels: np.ndarray, sizes) -> np.ndarray:
@@ -206,10 +212,7 @@ def compression(grey: np.ndarray) -> float:
 def lacunarity(grey: np.ndarray, box: int) -> float:
     """Gliding-box lacunarity E[M²] / E[M]² of the masses M of every box×box window of
     grey / 255; 1.0 when the image is uniform (black included)."""
-    mass = grey.astype(np.float64) / 255
-    table = np.zeros((mass.shape[0] + 1, mass.shape[1] + 1))
-    table[1:, 1:] = mass.cumsum(0).cumsum(1)
-    m = table[box:, box:] - table[:-box, box:] - table[box:, :-box] + table[:-box, :-box]
+    m = _window_sums(grey.astype(np.float64) / 255, box)
     mean = m.mean()
     if mean <= 0 or np.ptp(m) <= 1e-9 * mean:
         return 1.0
@@ -219,10 +222,7 @@ def lacunarity(grey: np.ndarray, box: int) -> float:
 def box_mean(values: np.ndarray, box: int) -> np.ndarray:
     """Mean of the box×box window (box odd) centred on each pixel, the edges mirrored."""
     padded = np.pad(np.asarray(values, dtype=np.float64), box // 2, mode="symmetric")
-    table = np.zeros((padded.shape[0] + 1, padded.shape[1] + 1))
-    table[1:, 1:] = padded.cumsum(0).cumsum(1)
-    return (table[box:, box:] - table[:-box, box:] - table[box:, :-box]
-            + table[:-box, :-box]) / box**2
+    return _window_sums(padded, box) / box**2
 
 
 def speckle(grey: np.ndarray) -> float:
