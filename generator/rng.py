@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -71,6 +71,10 @@ class Draws:
     # paper's flattening, a (stop - start, n, 2) float32 array on `device` (numpy on the CPU,
     # a torch tensor elsewhere); in shared mode one (1, n, 2) for every point.
     initial: Callable[[int, int, object], Array]
+    # slices(starts, count, device), per-point mode: initial's grid points [s, s + count) for
+    # each s in starts, one slice after another, (len(starts) * count, n, 2); one call for
+    # many short slices (an explorer tile's columns of a larger grid).
+    slices: Callable[[Sequence[int], int, object], Array] | None = None
 
 
 def draw(spec: ArtworkSpec) -> Draws:
@@ -85,13 +89,15 @@ def draw(spec: ArtworkSpec) -> Draws:
     wq, wv, x0 = stream(spec, math.prod(shape))
     if spec.init == "shared":
         initial = partial(_shared_initial, x0(0, math.prod(shape), "cpu").reshape(shape))
+        slices = None
     else:
         initial = partial(_per_point_initial, x0, grid, shape[1:])
+        slices = partial(_per_point_slices, x0, grid, shape[1:])
     if spec.wq is not None:
         wq = np.array(spec.wq, dtype=np.float32).reshape(2, 2)
     if spec.wv is not None:
         wv = np.array(spec.wv, dtype=np.float32).reshape(2, 2)
-    return Draws(wq, wv, initial)
+    return Draws(wq, wv, initial, slices)
 
 
 def unit_rows(x0: Array) -> Array:
@@ -122,6 +128,23 @@ def _per_point_initial(x0: Callable, grid: int, point_shape: tuple[int, int],
         raise ValueError(f"grid points [{start}, {stop}) outside 0..{grid}")
     per_point = math.prod(point_shape)
     return x0(start * per_point, stop * per_point, device).reshape(stop - start, *point_shape)
+
+
+def _per_point_slices(x0: Callable, grid: int, point_shape: tuple[int, int],
+                      starts: Sequence[int], count: int, device) -> Array:
+    starts = np.asarray(starts, dtype=np.int64).reshape(-1)
+    if starts.size and not (count >= 0 and starts.min() >= 0 and starts.max() + count <= grid):
+        raise ValueError(f"grid point slices of {count} from {starts.min()} to {starts.max()} "
+                         f"outside 0..{grid}")
+    per_point = math.prod(point_shape)
+    slices = getattr(x0, "slices", partial(_each_slice, x0))
+    return slices(starts * per_point, count * per_point, device).reshape(
+        starts.size * count, *point_shape)
+
+
+def _each_slice(source: Callable, starts: np.ndarray, length: int, device) -> Array:
+    """source's elements [s, s + length) for each s in `starts`, one call per slice."""
+    return _concatenate([source(s, s + length, device) for s in starts.tolist()], device)
 
 
 # --- numpy arrays on the CPU, torch tensors elsewhere ------------------------------------------
@@ -283,8 +306,30 @@ class _CudaNormals:
             self._fill(i, launch, a, b, out[first:first + b - a])
         return out
 
-    def _compute(self, launch: CudaLaunch, a: int, b: int, out: np.ndarray) -> None:
-        _initial.normals(out, self._seed, launch.offset // 4, launch.stride, a, b,
+    def slices(self, starts: np.ndarray, length: int, device) -> Array:
+        """Elements [s, s + length) for each s in the int64 array `starts`, one slice after
+        another: those inside one launch in one call of the C module, on all threads."""
+        if _initial is None or not _on_cpu(device) or length == 0:
+            return _each_slice(self, starts, length, device)
+        out = np.empty((starts.size, length), dtype=np.float32)
+        firsts = np.array([launch.start for launch in self._launches], dtype=np.int64)
+        which = np.searchsorted(firsts, starts, side="right") - 1
+        ends = firsts[which] + np.array([launch.numel for launch in self._launches])[which]
+        inside = starts + length <= ends
+        for row in np.flatnonzero(~inside).tolist():  # across a launch boundary: rare
+            out[row] = self(int(starts[row]), int(starts[row]) + length, device)
+        for i in np.unique(which[inside]).tolist():
+            rows = np.flatnonzero(inside & (which == i))
+            launch = self._launches[i]
+            values = np.empty((rows.size, length), dtype=np.float32)
+            self._compute(launch, starts[rows] - launch.start, length, values)
+            out[rows] = values
+        return out.reshape(-1)
+
+    def _compute(self, launch: CudaLaunch, starts, length: int, out: np.ndarray) -> None:
+        """Elements [s, s + length) of `launch` for each s in `starts`, into `out`."""
+        _initial.normals(out, self._seed, launch.offset // 4, launch.stride,
+                         np.asarray(starts, dtype=np.int64).reshape(-1), length,
                          kernels.threads())
 
     def _fill(self, i: int, launch: CudaLaunch, a: int, b: int, out: np.ndarray) -> None:
@@ -299,13 +344,13 @@ class _CudaNormals:
         if b - a >= row and b % row and b < launch.numel and row <= _KEEP_MAX:
             begin = max(a, last * row)
             values = np.empty(min(row, launch.numel - last * row), dtype=np.float32)
-            self._compute(launch, last * row, last * row + values.size, values)
+            self._compute(launch, last * row, values.size, values)
             out[begin - a:] = values[begin - last * row:b - last * row]
             with self._lock:
                 self._kept = (i, last, values)
             b = begin
         if a < b:
-            self._compute(launch, a, b, out[:b - a])
+            self._compute(launch, a, b - a, out[:b - a])
 
 
 def _launch_normals(seed: int, launch: CudaLaunch, a: int, b: int, device) -> Array:

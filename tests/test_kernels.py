@@ -95,6 +95,21 @@ def test_edge_sizes(backend, device, seed, n, iterations, threshold, mode):
         assert got.all()
 
 
+# Scores reach |W_Q| max(|a|, |b|): the cpu kernel skips the softmax's row maximum only below
+# a bound (about |a|, |b| < 20 for the paper's W_Q), so wide windows cross it, and huge values
+# or keys (W_V scaled by 2^40, W_Q by 30) take the guarded path everywhere.
+@pytest.mark.parametrize("window, wq_scale, wv_scale", [
+    (((-60.0, 60.0), (-60.0, 60.0)), 1.0, 1.0), (((-8.0, 8.0), (-8.0, 8.0)), 30.0, 1.0),
+    (((-8.0, 8.0), (-8.0, 8.0)), 1.0, 2.0**40),
+])
+@pytest.mark.parametrize("mode", ["shared", "per-point"])
+@pytest.mark.parametrize("backend, device", BACKENDS)
+def test_large_scores_and_values(backend, device, mode, window, wq_scale, wv_scale):
+    wq, wv, x0, ab = make_inputs(105, 64, 20, mode, window, device)
+    inputs = (wq * wq_scale, wv * wv_scale, x0, ab)
+    assert_agrees(backend.landscape(*inputs, 100, 1e-5), reference(*inputs, 100, 1e-5))
+
+
 @pytest.mark.parametrize("backend, device", BACKENDS)
 def test_converged_region_and_thresholds(backend, device):
     # Near a = b = 0 attention is almost uniform: every point synchronises.

@@ -241,6 +241,14 @@ def test_c_normals_equal_the_array_operations(monkeypatch, trial):
     np.testing.assert_array_equal(got, want)
     for a, b in _slices(gen, numel, launches[0].stride):
         np.testing.assert_array_equal(source(a, b, CPU), want[a:b], err_msg=f"[{a}, {b})")
+    # Many slices of one length in one call, as an explorer tile asks for its columns.
+    for length in {0, 1, gen.randrange(1, numel + 1), min(numel, 4 * launches[0].stride + 1)}:
+        starts = np.array([gen.randrange(numel - length + 1) for _ in range(gen.randrange(6))])
+        got = source.slices(starts, length, CPU)
+        assert got.dtype == np.float32 and got.shape == (starts.size * length,)
+        np.testing.assert_array_equal(
+            got, np.concatenate([want[s:s + length] for s in starts.tolist()] or [got[:0]]),
+            err_msg=f"slices of {length} from {starts}")
 
 
 @needs_c
@@ -256,6 +264,11 @@ def test_c_normals_of_a_draw_split_past_2_31_bytes():
         stop = min(start + 160, 4000**2)
         want = rng.cuda_normals(spec.seed, launches, start * 40, stop * 40)
         np.testing.assert_array_equal(draws.initial(start, stop, CPU).ravel(), want)
+        # Slices across the launches' boundary and inside each, in one call.
+        starts = [start, min(start + 41, stop - 79), stop - 79]
+        np.testing.assert_array_equal(
+            draws.slices(starts, 79, CPU).ravel(),
+            np.concatenate([want[(s - start) * 40:(s + 79 - start) * 40] for s in starts]))
 
 
 @pytest.mark.parametrize("with_c", [True, False])
@@ -328,6 +341,14 @@ def test_initial_shapes_and_bounds(mode):
     assert per_point.initial(5, 9, "cpu").shape == (4, 3, 2)
     with pytest.raises(ValueError):
         per_point.initial(10, 17, CPU)
+    starts = [9, 0, 12, 9]
+    np.testing.assert_array_equal(
+        per_point.slices(starts, 4, CPU),
+        np.concatenate([per_point.initial(s, s + 4, CPU) for s in starts]))
+    assert per_point.slices([], 4, CPU).shape == (0, 3, 2)
+    for bad in ([13], [-1]):
+        with pytest.raises(ValueError, match="outside"):
+            per_point.slices(bad, 4, CPU)
     shared = rng.draw(ArtworkSpec(seed=1, resolution=4, points=3, init="shared", rng=mode))
     assert shared.initial(0, 16, CPU).shape == (1, 3, 2)
     np.testing.assert_array_equal(shared.initial(4, 8, CPU), shared.initial(0, 16, CPU))

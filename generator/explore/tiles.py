@@ -23,8 +23,6 @@ from __future__ import annotations
 import dataclasses
 import math
 
-import numpy as np
-
 from generator import rng
 from generator.render import render_labels
 from generator.spec import MAX_RESOLUTION, ArtworkSpec
@@ -93,18 +91,10 @@ def tile_draws(spec: ArtworkSpec, z: int, x: int, y: int, world: rng.Draws | Non
     a_first = n - TILE * (y + 1)  # the tile's lowest a, as a world grid index
 
     def initial(start: int, stop: int, device):
-        # Tile point t is (a index t % 256, b index t // 256); one world range per b column.
-        parts = []
-        for column in range(start // TILE, -(-stop // TILE)):
-            lo = max(start, column * TILE) - column * TILE
-            hi = min(stop, (column + 1) * TILE) - column * TILE
-            g = a_first + n * (TILE * x + column)
-            parts.append(world.initial(g + lo, g + hi, device))
-        if isinstance(parts[0], np.ndarray):  # the CPU path, which never loads torch
-            return np.concatenate(parts)  # (stop - start, n, 2)
-        import torch
-
-        return torch.cat(parts)
+        # Tile point t is (a index t % 256, b index t // 256): one world slice per b column.
+        first, last = start // TILE, -(-stop // TILE)
+        starts = [a_first + n * (TILE * x + column) for column in range(first, last)]
+        return world.slices(starts, TILE, device)[start - first * TILE:stop - first * TILE]
 
     return rng.Draws(world.wq, world.wv, initial)
 

@@ -15,6 +15,9 @@
  * this kernel's own arithmetic.  Grid points down to k == 2 move to a pack (below) that
  * steps four of them in one vector.
  *
+ * Where a grid point's scores are bounded (unshifted()), the softmax skips its row maximum
+ * and each score goes straight into exp2, in one pass over the keys.
+ *
  * The vector code is written once with GCC vector extensions and instantiated twice:
  * for AVX2+FMA (chosen at run time when the CPU has them) and for the target's baseline
  * (SSE2 on x86-64, NEON on aarch64), so the module runs on any machine it builds on.
@@ -49,6 +52,8 @@ typedef struct {
     Py_ssize_t G;
     int n, shared, iterations;
     float threshold;
+    int scaled_values;        /* |W_V|_F <= 2^30, for unshifted() */
+    float wq_norm;            /* |W_Q|_F, scores' units */
     atomic_llong next;        /* first grid point not yet claimed by a thread */
     atomic_int failed;        /* a thread could not allocate its workspace */
 } Job;
@@ -67,8 +72,10 @@ typedef struct {
     float *m;                       /* multiplicities of the points in the current state */
     float *ka, *kb, *mv1, *mv2;     /* keys and count-weighted values of this step */
     v8f *score;                     /* one row block's scores, (k,) vectors */
+    int *idx;                       /* merge's */
     Py_ssize_t g;                   /* the grid point, -1 when done */
     float a, b;
+    int unshifted;                  /* scores bounded: softmax without the row maximum */
     int t, c0;                      /* steps done; which distinct point point 0 is */
     int s;                          /* first step of the synchronised run reaching step t */
     double sum;                     /* of the spreads of steps 0..t */
@@ -94,6 +101,7 @@ typedef struct {
 } Pack;
 
 AI v8f vsplat(float s) { return (v8f){s, s, s, s, s, s, s, s}; }
+AI v8i isplat(int32_t s) { return (v8i){s, s, s, s, s, s, s, s}; }
 
 /* a > b ? a : b, lane by lane (maxps), as a bit select: GCC vectorises that reliably. */
 AI v8f vmax(v8f a, v8f b)
@@ -102,24 +110,30 @@ AI v8f vmax(v8f a, v8f b)
     return (v8f)((gt & (v8i)a) | (~gt & (v8i)b));
 }
 
-/* 2^x for x <= 0 (scores, in units of log2(e), minus their row maximum): Chebyshev fit of
- * 2^r on [-1/2, 1/2], within 2 ulp of exp2f.  Inputs below -126 are clamped, so results
- * that would be subnormal or zero come out near 1e-38; against the row maximum's 2^0 = 1
- * the difference is far below float resolution.  A NaN stays NaN, as in the reference. */
+/* 2^x for -126 <= x <= 127 (scores in units of log2(e)): a degree-5 fit of 2^r on
+ * [-1/2, 1/2] (relative error 2e-7, under 2 ulp), scaled by 2^round(x) through the exponent
+ * bits.  At x = -126 the result is a subnormal near 1e-38 rather than exact, far below float
+ * resolution next to any weight that matters.  A NaN stays NaN, as in the reference. */
 AI v8f vexp2(v8f x)
 {
     const v8f magic = vsplat(12582912.0f); /* 1.5 * 2^23: adding it rounds to an integer */
-    x = vmax(vsplat(-126.0f), x);
     v8f t = x + magic;
     v8f r = x - (t - magic);
-    v8f p = vsplat(1.5461444854736328e-4f);
-    p = p * r + 1.3400427997112274e-3f;
-    p = p * r + 9.618056938052177e-3f;
-    p = p * r + 5.550327152013779e-2f;
-    p = p * r + 2.4022650718688965e-1f;
-    p = p * r + 6.931471824645996e-1f;
-    p = p * r + 1.0f;
-    return p * (v8f)(((v8i)t - (v8i)magic + 127) << 23);
+    v8f p = vsplat(1.328230369836092e-3f);
+    p = p * r + 9.675590321421623e-3f;
+    p = p * r + 5.550695210695267e-2f;
+    p = p * r + 2.4022118747234344e-1f;
+    p = p * r + 6.931470036506653e-1f;
+    p = p * r + 1.0000001192092896f;
+    /* The low 9 bits of t are round(x) mod 2^9 (those of magic are zero), so shifting them
+     * into the exponent field adds round(x) to p's exponent. */
+    return (v8f)((v8i)p + ((v8i)t << 23));
+}
+
+/* 2^(x - max) for scores x and their row maximum: below -126 clamped. */
+AI v8f vexp2_below(v8f x, v8f max)
+{
+    return vexp2(vmax(vsplat(-126.0f), x - max));
 }
 
 AI uint32_t bits(float f)
@@ -140,60 +154,87 @@ AI int lanes(v8i m)
     return r[0];
 }
 
-AI v8i isplat(int32_t s) { return (v8i){s, s, s, s, s, s, s, s}; }
+/* Gives the lanes past k of the last row block distinct signalling-NaN patterns, which no
+ * arithmetic produces, so that the tests for identical points compare whole blocks. */
+AI void pad(float *x1, float *x2, int k)
+{
+    const int c = k / LANES * LANES;
+    if (c == k)
+        return;
+    const v8i iota = {0, 1, 2, 3, 4, 5, 6, 7};
+    const v8i in = iota < isplat(k - c), nan = isplat(0x7f800001) + iota;
+    v8i *p1 = (v8i *)(x1 + c), *p2 = (v8i *)(x2 + c);
+    *p1 = (in & *p1) | (~in & nan);
+    *p2 = (in & *p2) | (~in & nan);
+}
 
-/* Whether two of the k points are bit-identical: each row block against the rotations of
- * itself and of the blocks after it, so that every pair of lanes meets; lanes past k are
- * masked out.  Most steps merge nothing, and this costs a fraction of merge's scan. */
-AI int any_identical(const float *x1, const float *x2, int k)
+/* Whether two lanes of x1 hold the same bits (and of x2 too, with both): each row block
+ * against the rotations of itself and of the blocks after it, so that every pair of lanes
+ * meets. */
+AI int any_equal(const float *x1, const float *x2, int k, int both)
 {
     const v8i iota = {0, 1, 2, 3, 4, 5, 6, 7};
     const int end = (k + LANES - 1) / LANES * LANES;
     v8i hit = isplat(0);
     for (int c = 0; c < end; c += LANES) {
-        const v8i a1 = (v8i)*(const v8f *)(x1 + c), a2 = (v8i)*(const v8f *)(x2 + c);
-        const v8i a_in = iota < isplat(k - c);
+        const v8i a1 = *(const v8i *)(x1 + c), a2 = *(const v8i *)(x2 + c);
         for (int d = c; d < end; d += LANES) {
-            const v8i b1 = (v8i)*(const v8f *)(x1 + d), b2 = (v8i)*(const v8f *)(x2 + d);
-            const v8i b_in = iota < isplat(k - d);
+            const v8i b1 = *(const v8i *)(x1 + d), b2 = *(const v8i *)(x2 + d);
             /* Within a block, rotations by r and LANES - r pair the same lanes. */
             const int first = d == c ? 1 : 0, last = d == c ? LANES / 2 : LANES - 1;
             for (int r = first; r <= last; r++) {
                 const v8i rot = (iota + r) & (LANES - 1);
-                hit |= a_in & __builtin_shuffle(b_in, rot) &
-                       (a1 == __builtin_shuffle(b1, rot)) & (a2 == __builtin_shuffle(b2, rot));
+                v8i eq = a1 == __builtin_shuffle(b1, rot);
+                if (both)
+                    eq &= a2 == __builtin_shuffle(b2, rot);
+                hit |= eq;
             }
         }
     }
     return lanes(hit) != 0;
 }
 
-/* Drop the points of (x1, x2, m)[0:k] that are bit-identical to an earlier one, adding
- * their counts to it; keeps first occurrences in order and follows point 0 through *c0.
- * Runs only where any_identical found a pair: at most n - 1 times per grid point. */
-AI int merge(float *x1, float *x2, float *m, int k, int *c0)
+/* Whether two of the k padded points are bit-identical.  Most steps merge nothing, and
+ * equal first coordinates are as rare, so they are looked for first at half the cost. */
+AI int any_identical(const float *x1, const float *x2, int k)
 {
-    int kept = 0, c0_new = *c0;
+    return any_equal(x1, x2, k, 0) && any_equal(x1, x2, k, 1);
+}
+
+/* Drop the points of the padded (x1, x2, m)[0:k] that are bit-identical to an earlier one,
+ * adding their counts to it; keeps first occurrences in order and follows point 0 through
+ * *c0.  Runs only where any_identical found a pair: at most n - 1 times per grid point.
+ * First each point's first occurrence, by whole-block compares (a scalar scan branches
+ * unpredictably), into idx; then the compaction, which turns idx into new places. */
+AI int merge(float *x1, float *x2, float *m, int *idx, int k, int *c0)
+{
     for (int i = 0; i < k; i++) {
-        int j = 0;
-        while (j < kept && !(bits(x1[j]) == bits(x1[i]) && bits(x2[j]) == bits(x2[i])))
-            j++;
-        if (j == kept) {
+        const v8i p1 = isplat((int32_t)bits(x1[i])), p2 = isplat((int32_t)bits(x2[i]));
+        for (int c = 0;; c += LANES) { /* ends by block i / LANES: point i is itself */
+            const int hit = lanes((*(const v8i *)(x1 + c) == p1) & (*(const v8i *)(x2 + c) == p2));
+            if (hit) {
+                idx[i] = c + __builtin_ctz((unsigned)hit);
+                break;
+            }
+        }
+    }
+    int kept = 0;
+    for (int i = 0; i < k; i++) {
+        if (idx[i] == i) {
             /* Only after a merge: scalar stores into what the next step loads as vectors
              * would stall its loads (no store-to-load forwarding). */
-            if (j != i) {
-                x1[j] = x1[i];
-                x2[j] = x2[i];
-                m[j] = m[i];
+            if (kept != i) {
+                x1[kept] = x1[i];
+                x2[kept] = x2[i];
+                m[kept] = m[i];
             }
-            kept++;
+            idx[i] = kept++;
         } else {
-            m[j] += m[i];
+            idx[i] = idx[idx[i]];
+            m[idx[i]] += m[i];
         }
-        if (i == *c0)
-            c0_new = j;
     }
-    *c0 = c0_new;
+    *c0 = idx[*c0];
     return kept;
 }
 
@@ -273,17 +314,26 @@ AI void step(const Job *J, Work *S, float *y1, float *y2)
         v8f p1 = *(const v8f *)(x1 + c), p2 = *(const v8f *)(x2 + c);
         v8f q1 = p1 * wq[0] + p2 * wq[1];
         v8f q2 = p1 * wq[2] + p2 * wq[3];
-        v8f mx = vsplat(-INFINITY);
-        for (int j = 0; j < k; j++) {
-            score[j] = q1 * ka[j] + q2 * kb[j];
-            mx = vmax(mx, score[j]);
-        }
         v8f sw = vsplat(0.0f), s1 = vsplat(0.0f), s2 = vsplat(0.0f);
-        for (int j = 0; j < k; j++) {
-            v8f e = vexp2(score[j] - mx);
-            sw += e * m[j];
-            s1 += e * mv1[j];
-            s2 += e * mv2[j];
+        if (S->unshifted) {
+            for (int j = 0; j < k; j++) {
+                v8f e = vexp2(q1 * ka[j] + q2 * kb[j]);
+                sw += e * m[j];
+                s1 += e * mv1[j];
+                s2 += e * mv2[j];
+            }
+        } else {
+            v8f mx = vsplat(-INFINITY);
+            for (int j = 0; j < k; j++) {
+                score[j] = q1 * ka[j] + q2 * kb[j];
+                mx = vmax(mx, score[j]);
+            }
+            for (int j = 0; j < k; j++) {
+                v8f e = vexp2_below(score[j], mx);
+                sw += e * m[j];
+                s1 += e * mv1[j];
+                s2 += e * mv2[j];
+            }
         }
         v8f u1 = s1 / sw, u2 = s2 / sw, norm;
         v8f sq = u1 * u1 + u2 * u2;
@@ -329,6 +379,22 @@ AI void track(const Job *J, Work *S)
         S->s = S->t + 1;
 }
 
+/* Whether grid point (a, b) may skip the softmax's row maximum: its scores are
+ * (W_Q x_i) . (a x_i1, b x_i2) in units of log2(e), within |W_Q|_F max(|a|, |b|) |x|^2, and
+ * |x| <= 1 after the first step.  Within +-64, exp2 of a score and its products with the
+ * counts (< 2^24) and values (|W_V|_F <= 2^30) stay far inside float range, and the skipped
+ * subtraction only changes rounding.  NaN or infinite inputs take the guarded path. */
+AI int unshifted(const Job *J, float a, float b, const float *x1, const float *x2)
+{
+    float r2 = 1.0f;
+    for (int i = 0; i < J->n; i++) {
+        const float s = x1[i] * x1[i] + x2[i] * x2[i];
+        r2 = s > r2 || s != s ? s : r2;
+    }
+    const float ab = fabsf(a) > fabsf(b) ? fabsf(a) : fabsf(b);
+    return J->scaled_values && J->wq_norm * ab * r2 <= 64.0f;
+}
+
 /* Loads grid point g; finishes it at once if it needs no step. */
 AI void begin(const Job *J, Work *S, Py_ssize_t g)
 {
@@ -339,10 +405,12 @@ AI void begin(const Job *J, Work *S, Py_ssize_t g)
         x2[i] = x0[2 * i + 1];
         S->m[i] = 1.0f;
     }
+    pad(x1, x2, J->n);
     S->g = g;
     S->a = J->ab[2 * g], S->b = J->ab[2 * g + 1];
+    S->unshifted = unshifted(J, S->a, S->b, x1, x2);
     S->t = 0, S->c0 = 0, S->now = 0;
-    S->ks[0] = any_identical(x1, x2, J->n) ? merge(x1, x2, S->m, J->n, &S->c0) : J->n;
+    S->ks[0] = any_identical(x1, x2, J->n) ? merge(x1, x2, S->m, S->idx, J->n, &S->c0) : J->n;
     S->print[0] = print(x1, x2);
     S->s = 0, S->sum = 0.0;
     track(J, S);
@@ -358,7 +426,8 @@ AI void advance(const Job *J, Work *S)
     float *y1 = S->x1[nxt], *y2 = S->x2[nxt];
     step(J, S, y1, y2);
     const int k = S->ks[S->now];
-    S->ks[nxt] = any_identical(y1, y2, k) ? merge(y1, y2, S->m, k, &S->c0) : k;
+    pad(y1, y2, k);
+    S->ks[nxt] = any_identical(y1, y2, k) ? merge(y1, y2, S->m, S->idx, k, &S->c0) : k;
     S->print[nxt] = print(y1, y2);
     S->now = nxt;
     S->t++;
@@ -426,7 +495,7 @@ AI int pack_step(const Job *J, Pack *P)
     const v8f s0 = q1 * __builtin_shuffle(ka, first) + q2 * __builtin_shuffle(kb, first);
     const v8f s1 = q1 * __builtin_shuffle(ka, second) + q2 * __builtin_shuffle(kb, second);
     const v8f mx = vmax(vmax(vsplat(-INFINITY), s0), s1);
-    const v8f e0 = vexp2(s0 - mx), e1 = vexp2(s1 - mx);
+    const v8f e0 = vexp2_below(s0, mx), e1 = vexp2_below(s1, mx);
     v8f sw = vsplat(0.0f), t1 = vsplat(0.0f), t2 = vsplat(0.0f);
     sw += e0 * __builtin_shuffle(m, first);
     t1 += e0 * __builtin_shuffle(mv1, first);
@@ -545,15 +614,16 @@ static void *worker(void *arg)
 {
     Job *J = arg;
     const size_t np = (size_t)(J->n + LANES - 1) / LANES * LANES; /* whole vectors */
-    /* 2 * HISTORY state columns, 5 more columns, n score vectors. */
-    const size_t floats = (2 * HISTORY + 5) * np + (size_t)J->n * LANES;
+    /* 2 * HISTORY state columns, 5 more columns, n score vectors, merge's indices. */
+    const size_t floats = (2 * HISTORY + 5) * np + (size_t)J->n * LANES + np;
     Work W;
     float *f = W.block = aligned_alloc(32, floats * sizeof(float));
     if (!f) {
         atomic_store(&J->failed, 1);
         return NULL;
     }
-    /* Lanes past k are computed as padding rows and never read back; zeros keep them finite. */
+    /* Lanes past k are computed as padding rows and never read back (pad() marks those of
+     * the states); zeros leave nothing undefined. */
     memset(f, 0, floats * sizeof(float));
     for (int h = 0; h < HISTORY; h++, f += 2 * np) {
         W.x1[h] = f;
@@ -561,6 +631,7 @@ static void *worker(void *arg)
     }
     W.m = f, W.ka = f + np, W.kb = f + 2 * np, W.mv1 = f + 3 * np, W.mv2 = f + 4 * np;
     W.score = (v8f *)(f + 5 * np);
+    W.idx = (int *)(f + 5 * np + (size_t)J->n * LANES);
     /* Free slots step too: zeros with unit counts keep their lanes finite. */
     Pack P = {.m = vsplat(1.0f), .now = 0};
     for (int s = 0; s < PACK; s++)
@@ -622,6 +693,12 @@ static PyObject *landscape(PyObject *self, PyObject *args)
     for (int i = 0; i < 4; i++)
         J.wq[i] *= 1.44269504088896341f; /* scores in units of log2(e), for vexp2 */
     memcpy(J.wv, b_wv.buf, sizeof J.wv);
+    float q = 0.0f, v = 0.0f;
+    for (int i = 0; i < 4; i++) {
+        q += J.wq[i] * J.wq[i];
+        v += J.wv[i] * J.wv[i];
+    }
+    J.wq_norm = sqrtf(q), J.scaled_values = v <= 0x1p60f;
     atomic_init(&J.next, 0);
     atomic_init(&J.failed, 0);
     Py_ssize_t chunks = (G + CHUNK - 1) / CHUNK;

@@ -214,10 +214,11 @@ __attribute__((target("avx2"))) static void philox_avx2(uint64_t call, uint32_t 
 #endif
 
 typedef struct {
-    float *out;            /* elements [a, b) of the launch */
-    int64_t a, b, stride;  /* stride: threads in the launch grid */
-    uint64_t seed, call0;  /* call0: the launch's Philox offset / 4 */
-    int64_t round0, blocks_per_round, items;
+    float *out;              /* the slices' elements, one slice after another */
+    const int64_t *starts;   /* slice i: elements [starts[i], starts[i] + length) */
+    int64_t slices, length, stride; /* stride: threads in the launch grid */
+    uint64_t seed, call0;    /* call0: the launch's Philox offset / 4 */
+    int64_t rounds, blocks_per_round, items; /* rounds: most a slice touches */
     atomic_llong next;
 } NormalJob;
 
@@ -239,9 +240,10 @@ AI void normal4_block(const NormalJob *J, PhiloxBlock *philox, uint64_t call, in
 }
 
 /* Thread t's call c writes component k to element c * 4 * stride + k * stride + t.  Of each
- * block of threads only those writing an element of [a, b) are computed, and of their values
+ * block of threads only those writing an element of a slice are computed, and of their values
  * only the pairs holding one: a slice narrower than a round (an explorer tile's column of
- * grid points) costs about its own length, not the round's. */
+ * grid points) costs about its own length, not the round's.  The work items are (slice,
+ * round, block); those of rounds a slice does not reach are skipped. */
 AI void normals_body(NormalJob *J, PhiloxBlock *philox)
 {
     float values[4][BLOCK] __attribute__((aligned(32)));
@@ -250,14 +252,17 @@ AI void normals_body(NormalJob *J, PhiloxBlock *philox)
         const int64_t item = atomic_fetch_add(&J->next, 1);
         if (item >= J->items)
             return;
-        const int64_t c = J->round0 + item / J->blocks_per_round;
+        const int64_t per_slice = J->rounds * J->blocks_per_round, i = item / per_slice;
+        const int64_t a = J->starts[i], b = a + J->length;
+        float *out = J->out + i * J->length;
+        const int64_t c = a / row + item % per_slice / J->blocks_per_round;
         const int64_t b0 = item % J->blocks_per_round * BLOCK, b1 = b0 + BLOCK < s ? b0 + BLOCK : s;
         int64_t first[4], last[4], t0 = b1, t1 = b0;
         int pairs = 0;
         for (int k = 0; k < 4; k++) {
             const int64_t base = c * row + k * s; /* element of thread 0 */
-            first[k] = b0 > J->a - base ? b0 : J->a - base;
-            last[k] = b1 < J->b - base ? b1 : J->b - base;
+            first[k] = b0 > a - base ? b0 : a - base;
+            last[k] = b1 < b - base ? b1 : b - base;
             if (first[k] < last[k]) {
                 t0 = first[k] < t0 ? first[k] : t0;
                 t1 = last[k] > t1 ? last[k] : t1;
@@ -269,7 +274,7 @@ AI void normals_body(NormalJob *J, PhiloxBlock *philox)
         normal4_block(J, philox, J->call0 + (uint64_t)c, t0, (int)(t1 - t0), pairs, values);
         for (int k = 0; k < 4; k++)
             if (first[k] < last[k])
-                memcpy(J->out + c * row + k * s + first[k] - J->a, &values[k][first[k] - t0],
+                memcpy(out + c * row + k * s + first[k] - a, &values[k][first[k] - t0],
                        (size_t)(last[k] - first[k]) * sizeof(float));
     }
 }
@@ -345,36 +350,51 @@ static void run_threads(void *(*worker)(void *), void *job, int threads)
 
 static PyObject *normals(PyObject *self, PyObject *args)
 {
-    PyObject *o_out;
+    PyObject *o_out, *o_starts;
     unsigned long long seed, call0;
-    long long a, b, stride;
+    long long stride, length;
     int threads;
-    if (!PyArg_ParseTuple(args, "OKKLLLi", &o_out, &seed, &call0, &stride, &a, &b, &threads))
+    if (!PyArg_ParseTuple(args, "OKKLOLi", &o_out, &seed, &call0, &stride, &o_starts, &length,
+                          &threads))
         return NULL;
-    if (stride < 1 || stride > 0xFFFFFFFFLL || a < 0 || b < a || threads < 1) {
+    if (stride < 1 || stride > 0xFFFFFFFFLL || length < 0 || threads < 1) {
         PyErr_SetString(PyExc_ValueError,
-                        "need 1 <= stride < 2^32, 0 <= a <= b and threads >= 1");
+                        "need 1 <= stride < 2^32, length >= 0 and threads >= 1");
         return NULL;
     }
-    Py_buffer view;
-    if (PyObject_GetBuffer(o_out, &view, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0)
+    Py_buffer out, starts;
+    if (PyObject_GetBuffer(o_starts, &starts, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
         return NULL;
-    if (view.len != (Py_ssize_t)((b - a) * (long long)sizeof(float))) {
+    const int64_t slices = starts.len / (Py_ssize_t)sizeof(int64_t);
+    int ok = starts.itemsize == sizeof(int64_t) && strchr("lq", starts.format[0]) &&
+             !starts.format[1];
+    for (int64_t i = 0; ok && i < slices; i++)
+        ok = ((const int64_t *)starts.buf)[i] >= 0;
+    if (!ok) {
+        PyErr_SetString(PyExc_ValueError, "starts: need a buffer of int64 values >= 0");
+        PyBuffer_Release(&starts);
+        return NULL;
+    }
+    if (PyObject_GetBuffer(o_out, &out, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&starts);
+        return NULL;
+    }
+    if (out.len != (Py_ssize_t)(slices * length * (long long)sizeof(float))) {
         PyErr_Format(PyExc_ValueError, "out: expected %lld bytes, got %zd",
-                     (b - a) * (long long)sizeof(float), view.len);
-        PyBuffer_Release(&view);
-        return NULL;
-    }
-    if (a < b) {
-        NormalJob J = {.out = view.buf, .a = a, .b = b, .stride = stride, .seed = seed,
-                       .call0 = call0};
-        J.round0 = a / (4 * stride);
+                     slices * length * (long long)sizeof(float), out.len);
+    } else if (length > 0 && slices > 0) {
+        NormalJob J = {.out = out.buf, .starts = starts.buf, .slices = slices, .length = length,
+                       .stride = stride, .seed = seed, .call0 = call0};
+        J.rounds = (length - 1) / (4 * stride) + 2; /* a slice not aligned to rounds: one more */
         J.blocks_per_round = (stride + BLOCK - 1) / BLOCK;
-        J.items = ((b - 1) / (4 * stride) - J.round0 + 1) * J.blocks_per_round;
+        J.items = slices * J.rounds * J.blocks_per_round;
         atomic_init(&J.next, 0);
         run_threads(normals_worker, &J, J.items < threads ? (int)J.items : threads);
     }
-    PyBuffer_Release(&view);
+    PyBuffer_Release(&out);
+    PyBuffer_Release(&starts);
+    if (PyErr_Occurred())
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -407,9 +427,10 @@ static PyObject *unit_rows(PyObject *self, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"normals", normals, METH_VARARGS,
-     "normals(out, seed, call0, stride, a, b, threads)\n"
-     "Elements [a, b) of one emulated CUDA randn launch (Philox offset 4 * call0, `stride`\n"
-     "threads) into `out`, a writable C-contiguous float32 buffer of b - a values."},
+     "normals(out, seed, call0, stride, starts, length, threads)\n"
+     "Elements [s, s + length) for each s of the int64 buffer `starts`, one slice after\n"
+     "another, of one emulated CUDA randn launch (Philox offset 4 * call0, `stride` threads)\n"
+     "into `out`, a writable C-contiguous float32 buffer of len(starts) * length values."},
     {"unit_rows", unit_rows, METH_VARARGS,
      "unit_rows(x, threads)\nScales each row (pair) of the float32 buffer x to unit length, "
      "in place."},
