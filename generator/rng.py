@@ -321,9 +321,13 @@ class _CudaNormals:
         for i in np.unique(which[inside]).tolist():
             rows = np.flatnonzero(inside & (which == i))
             launch = self._launches[i]
-            values = np.empty((rows.size, length), dtype=np.float32)
-            self._compute(launch, starts[rows] - launch.start, length, values)
-            out[rows] = values
+            if rows[-1] - rows[0] + 1 == rows.size:  # one run of rows: written in place
+                self._compute(launch, starts[rows] - launch.start, length,
+                              out[rows[0]:rows[-1] + 1])
+            else:
+                values = np.empty((rows.size, length), dtype=np.float32)
+                self._compute(launch, starts[rows] - launch.start, length, values)
+                out[rows] = values
         return out.reshape(-1)
 
     def _compute(self, launch: CudaLaunch, starts, length: int, out: np.ndarray) -> None:

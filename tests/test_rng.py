@@ -265,7 +265,7 @@ def test_c_normals_of_a_draw_split_past_2_31_bytes():
         want = rng.cuda_normals(spec.seed, launches, start * 40, stop * 40)
         np.testing.assert_array_equal(draws.initial(start, stop, CPU).ravel(), want)
         # Slices across the launches' boundary and inside each, in one call.
-        starts = [start, min(start + 41, stop - 79), stop - 79]
+        starts = [start, stop - 79, min(start + 41, stop - 79), start + 1]
         np.testing.assert_array_equal(
             draws.slices(starts, 79, CPU).ravel(),
             np.concatenate([want[(s - start) * 40:(s + 79 - start) * 40] for s in starts]))
