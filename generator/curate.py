@@ -3,14 +3,14 @@
 A sweep renders each artwork at a small preview resolution, scores it and records it (see
 `generator.catalog`); `preview` is that whole step for one seed, a plain function. A selection
 leaves out images that are mostly one colour and near-duplicates, and ranks the rest by one of
-three orders: by default *intricacy*, the mean of each artwork's percentile ranks in the
-catalog of INTRICACY's scores, calibrated on the only human curation of this art we know (the
-paper's five published seeds rank about the top fifth of a few hundred random ones, the worst
-of them in the top quarter in most pools, not all; README and `benchmarks/calibration.py` give
-the figures); by closeness of the fractal dimension to a
-target (Spehar et al. 2003 found D ≈ 1.3-1.5 preferred on average, Spehar et al. 2016 found
-preference types, so one target is too blunt for a default); or by likeness to favourites
-(distance to the nearest one in the standardised scores).
+three orders: by default *intricacy*, the weighted mean of each artwork's percentile ranks in
+the catalog of INTRICACY's scores, calibrated on the only human curation of this art we know
+(the worst of the paper's five published seeds ranks in the top quarter of 300 random ones in
+20 of 21 pools, about the top fifth; README and `benchmarks/calibration.py` give the figures);
+by closeness of the fractal dimension to a target (Spehar et al. 2003 found D ≈ 1.3-1.5
+preferred on average, Spehar et al. 2016 found preference types, so one target is too blunt
+for a default); or by likeness to favourites (distance to the nearest one in the standardised
+scores).
 
 A preview of an `init = "shared"` artwork is its full-resolution landscape sampled more
 coarsely; a `per-point` one draws a fresh X(0) per grid point, so it is another sample of the
@@ -448,12 +448,12 @@ def sweep(specs: Iterable[ArtworkSpec], catalog: Path, *, preview_size: int,
                        time.perf_counter() - start, size, tuple(screened))
 
 
-# The default order, "intricacy": the mean of an artwork's percentile ranks in the catalog (so
-# any preview size and pool calibrates itself) of these scores, each counted up (+1) or down
-# (-1): rich grey levels, fine grain, solid dark areas, yet compressible (the grain laid out in
-# bands and fields, not noise everywhere). See the module docstring for the calibration on the
-# paper's five published artworks.
-INTRICACY = (("grey_entropy", 1), ("compression", -1), ("speckle", 1), ("solid_black", 1))
+# The default order, "intricacy": the weighted mean of an artwork's percentile ranks in the
+# catalog (so any preview size and pool calibrates itself) of these scores, each counted up
+# (weight > 0) or down (< 0): rich grey levels, solid dark areas, fine grain, yet compressible
+# (the grain laid out in bands and fields, not noise everywhere). See the module docstring for
+# the calibration on the paper's five published artworks.
+INTRICACY = (("grey_entropy", 2.0), ("compression", -1.5), ("speckle", 0.5), ("solid_black", 1.0))
 
 
 @dataclass(frozen=True)
@@ -495,9 +495,8 @@ class Criteria:
         if like:
             order = f"closest to {like} favourite(s) in the standardised scores, closest first"
         elif self.target is None:
-            order = ("most intricate first (catalog percentiles of "
-                     + ", ".join(("" if sign > 0 else "-") + name for name, sign in INTRICACY)
-                     + ")")
+            order = ("most intricate first (weighted catalog percentiles of "
+                     + ", ".join(f"{weight:+g} {name}" for name, weight in INTRICACY) + ")")
         else:
             order = f"fractal dimension within {self.target} ± {self.band}, closest first"
         return (f"{order}; white {self.min_white:.0%}-{self.max_white:.0%}; thumbnails at "
@@ -529,17 +528,18 @@ def _values(records: list[Record], names) -> np.ndarray:
 
 
 def intricacy(records: list[Record]) -> np.ndarray:
-    """Each record's mean percentile rank among `records` over INTRICACY, 0..1; a score a
-    record lacks (catalogs of earlier versions) is left out of its mean."""
+    """Each record's mean percentile rank among `records` over INTRICACY, weighted, 0..1; a
+    score a record lacks (catalogs of earlier versions) is left out of its mean."""
     return intricacy_of([r.scores for r in records])
 
 
 def intricacy_of(scores: list[dict]) -> np.ndarray:
     """`intricacy` of score dicts. Records of attnart 0.1's catalogs hold the fractal
     dimension alone: they are ranked by its percentile."""
-    values = np.array([[sign * float(s.get(name, np.nan)) for name, sign in INTRICACY]
-                       for s in scores], dtype=np.float64).reshape(len(scores), len(INTRICACY))
-    ranks = _percentile_mean(values)
+    values = np.array([[np.sign(weight) * float(s.get(name, np.nan))
+                        for name, weight in INTRICACY] for s in scores],
+                      dtype=np.float64).reshape(len(scores), len(INTRICACY))
+    ranks = _percentile_mean(values, np.abs([weight for _, weight in INTRICACY]))
     alone = np.isnan(ranks)
     if alone.any():
         dimension = [[float(s.get("fractal_dimension", np.nan))] for s in scores]
@@ -547,15 +547,19 @@ def intricacy_of(scores: list[dict]) -> np.ndarray:
     return ranks
 
 
-def _percentile_mean(values: np.ndarray) -> np.ndarray:
-    """Each row's mean over columns of its percentile rank in the column, NaNs left out."""
+def _percentile_mean(values: np.ndarray, weights=None) -> np.ndarray:
+    """Each row's mean over columns of its percentile rank in the column, weighted (equally
+    when not given), NaNs left out."""
+    weights = np.ones(values.shape[1]) if weights is None else np.asarray(weights, float)
     ranks = np.full_like(values, np.nan)
     for j in range(values.shape[1]):
         known = ~np.isnan(values[:, j])
         ranks[known, j] = (np.searchsorted(np.sort(values[known, j]), values[known, j],
                                            side="right") / max(1, known.sum()))
-    known = (~np.isnan(ranks)).sum(axis=1)
-    return np.where(known > 0, np.nansum(ranks, axis=1) / np.maximum(known, 1), np.nan)
+    known = np.where(np.isnan(ranks), 0.0, weights).sum(axis=1)
+    weighted = np.where(np.isnan(ranks), 0.0, ranks * weights).sum(axis=1)
+    # Rounded so that equal means reached by different sums tie, and the seed decides.
+    return np.round(np.where(known > 0, weighted / np.maximum(known, 1e-300), np.nan), 12)
 
 
 def likeness(records: list[Record], favourites: list[dict]) -> np.ndarray:

@@ -4,24 +4,26 @@ A landscape is a boolean image (True = white = synchronised). Every number is co
 from the pixels with numpy alone, on two scales: the raw pixels, and the image as a viewer sees
 it, downsampled to `display` pixels a side with antialiasing (`render.downsample`).
 
-Box-counting dimension. A box of s×s pixels counts when the boundary between the colours
-passes through it, i.e. when the (s+1)×(s+1) pixels from one pixel before it to its end hold
-both colours: that is the box's share of the crack between pixels, half-open as boxes of a
-cover must be, so a crack along a box's edge is counted once, by one box, and black and white
-are interchangeable. Each size is counted on 4×4 grid offsets and the least count kept (box
+Box-counting dimension. A box of s×s pixels counts when the boundary between the colours passes
+through it, i.e. when the (s+1)×(s+1) pixels from one pixel before it to its end hold both
+colours: that is the box's share of the crack between pixels, half-open as boxes of a cover
+must be, so a crack along a box's edge is counted once, by one box, and black and white are
+interchangeable. Each size is counted on 4×4 grid offsets and the least count kept (box
 counting asks for the fewest boxes that cover; one grid aligned to the corner over-counts
-shapes that do not line up with it, by up to 0.07 on the test shapes). Sizes run a quarter
-octave apart from 2 px (1 px boxes hold one pixel) to a sixteenth of the shorter side (at least
-8 px): above that a shape smaller than the frame is covered by a handful of boxes, which
-flattens log N(s). The dimension is the least-squares slope of log N(s) against log(1/s),
+shapes that do not line up with it, by up to 0.07 on the test shapes), the grids laid from the
+boundary's first row and column, so that a shape scores the same wherever it lies in the frame
+(from the image's corner a small carpet's score moved by 0.02 with its place). Sizes run a
+quarter octave apart from 2 px (1 px boxes hold one pixel) to a sixteenth of the shorter side
+(at least 8 px): above that a shape smaller than the frame is covered by a handful of boxes,
+which flattens log N(s). The dimension is the least-squares slope of log N(s) against log(1/s),
 from the inner cutoff up (`inner_cutoff`: where a shape's finest detail is several pixels wide,
-the sizes below it see straight edges and are left out; an image with three octaves of sizes
-or fewer, such as a sweep's preview, keeps them all). On the 1024² shapes of
-`tests/shapes.py` (edges, disk, Koch curve, Sierpinski triangles drawn to the pixel, dyadic and
-triadic fractals with one-pixel detail placed off-centre) it lands within 0.02 of the known
-dimension, on triadic fractals with 2-4 px cells within 0.04; the earlier estimator (boxes of
-4 px up, one corner-aligned grid) was off by up to 0.13, the fixed fit from 2 px by up to 0.26
-on the coarse ones.
+the sizes below it see straight edges and are left out; an image with three octaves of sizes or
+fewer, such as a sweep's preview, keeps them all). On the 1024² shapes of `tests/shapes.py`
+(edges, disk, Koch curve, Sierpinski triangles drawn to the pixel, dyadic and triadic fractals
+with one-pixel detail placed off-centre) it lands within 0.025 of the known dimension, on
+triadic fractals with 2-4 px cells within 0.035; the earlier estimator (boxes of 4 px up, one
+corner-aligned grid) was off by up to 0.13, the fixed fit from 2 px by up to 0.26 on the coarse
+ones.
 
 Per-point landscapes (the paper's code) are speckle near the boundary: box counting on the raw
 pixels measures the noise (D ≈ 2 for every seed), so the headline `fractal_dimension` is
@@ -101,19 +103,25 @@ def _window_sums(values: np.ndarray, box: int) -> np.ndarray:
 
 
 def box_counts(labels: np.ndarray, sizes) -> np.ndarray:
-    """N(s) for each size: the fewest s×s boxes, over OFFSETS² grid offsets, that the boundary
-    between the colours passes through (see the module docstring)."""
+    """N(s) for each size: the fewest s×s boxes, over OFFSETS² grid offsets from the
+    boundary's first row and column, that the boundary between the colours passes through
+    (see the module docstring)."""
     labels = np.asarray(labels, dtype=bool)
     height, width = labels.shape
     table = _integral(labels)
+    # The grids start where the boundary does, so a shape counts the same wherever it lies.
+    rows, columns = np.nonzero(boundary(labels))
+    top, left = (rows.min() + 1, columns.min() + 1) if rows.size else (0, 0)
     counts = []
     for s in sizes:
-        offsets = sorted({k * s // OFFSETS for k in range(OFFSETS)})
+        def offsets(first: int) -> list[int]:
+            return sorted({-(first + k * s // OFFSETS) % s for k in range(OFFSETS)})
+
         # every offset's grid at once (one indexing of the table per size, not one per
         # offset pair, which made scoring cost more than a small preview's render): box
         # ends (exclusive) and one pixel before each box, grids laid end to end per axis
-        y1, y0, ys = _grids(offsets, height, s)
-        x1, x0, xs = _grids(offsets, width, s)
+        y1, y0, ys = _grids(offsets(top), height, s)
+        x1, x0, xs = _grids(offsets(left), width, s)
         white = (table[np.ix_(y1, x1)] - table[np.ix_(y0, x1)]
                  - table[np.ix_(y1, x0)] + table[np.ix_(y0, x0)])  # (boxes_y, boxes_x)
         area = (y1 - y0)[:, None] * (x1 - x0)[None, :]

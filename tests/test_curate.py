@@ -183,15 +183,17 @@ def _scored(seed, rng, **fixed):
 def test_default_order_is_mean_catalog_percentile_of_the_intricacy_scores():
     rng = np.random.default_rng(12)
     records = [_scored(s, rng, white_fraction=0.5) for s in range(40)]
-    values = np.array([[sign * r.scores[f] for f, sign in INTRICACY] for r in records])
-    # reference: the percentile of each value among its column, by counting
+    values = np.array([[np.sign(w) * r.scores[f] for f, w in INTRICACY] for r in records])
+    weights = np.abs([w for _, w in INTRICACY])
+    # reference: the percentile of each value among its column, by counting, then weighted
     reference = np.array([[np.mean(values[:, j] <= values[i, j]) for j in range(len(INTRICACY))]
-                          for i in range(len(records))]).mean(axis=1)
+                          for i in range(len(records))]) @ weights / weights.sum()
     assert np.allclose(intricacy(records), reference)
     picks = select(records, Criteria(top=40, distinct=0)).picks
-    assert [r.spec.seed for r in picks] == [records[i].spec.seed
-                                            for i in np.argsort(-reference, kind="stable")]
-    best = _scored(99, rng, white_fraction=0.5, **{f: 10.0 * sign for f, sign in INTRICACY})
+    # Equal means tie whatever the order of their sums, and ties go to the smaller seed.
+    assert [r.spec.seed for r in picks] == [
+        records[i].spec.seed for i in np.argsort(-np.round(reference, 9), kind="stable")]
+    best = _scored(99, rng, white_fraction=0.5, **{f: 10.0 * np.sign(w) for f, w in INTRICACY})
     assert select([*records, best], Criteria(top=1)).picks == [best]
     old = record(98, 0.0, scores={"boundary_fraction": 0.1})  # version 1: D, no other
     assert select([*records, old], Criteria(top=41, distinct=0)).picks[-1] == old
