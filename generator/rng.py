@@ -71,9 +71,9 @@ class Draws:
     # paper's flattening, a (stop - start, n, 2) float32 array on `device` (numpy on the CPU,
     # a torch tensor elsewhere); in shared mode one (1, n, 2) for every point.
     initial: Callable[[int, int, object], Array]
-    # slices(starts, count, device), per-point mode: initial's grid points [s, s + count) for
-    # each s in starts, one slice after another, (len(starts) * count, n, 2); one call for
-    # many short slices (an explorer tile's columns of a larger grid).
+    # slices(starts, count, device), per-point draws of `draw`: initial's grid points
+    # [s, s + count) for each s in starts, one slice after another, (len(starts) * count, n,
+    # 2); one call for many short slices (an explorer tile's columns of a larger grid).
     slices: Callable[[Sequence[int], int, object], Array] | None = None
 
 
@@ -321,12 +321,11 @@ class _CudaNormals:
         for i in np.unique(which[inside]).tolist():
             rows = np.flatnonzero(inside & (which == i))
             launch = self._launches[i]
-            if rows[-1] - rows[0] + 1 == rows.size:  # one run of rows: written in place
-                self._compute(launch, starts[rows] - launch.start, length,
-                              out[rows[0]:rows[-1] + 1])
-            else:
-                values = np.empty((rows.size, length), dtype=np.float32)
-                self._compute(launch, starts[rows] - launch.start, length, values)
+            run = rows[-1] - rows[0] + 1 == rows.size  # one run of rows: written in place
+            values = (out[rows[0]:rows[-1] + 1] if run
+                      else np.empty((rows.size, length), dtype=np.float32))
+            self._compute(launch, starts[rows] - launch.start, length, values)
+            if not run:
                 out[rows] = values
         return out.reshape(-1)
 
