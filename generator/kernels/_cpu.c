@@ -314,26 +314,18 @@ AI void step(const Job *J, Work *S, float *y1, float *y2)
         v8f p1 = *(const v8f *)(x1 + c), p2 = *(const v8f *)(x2 + c);
         v8f q1 = p1 * wq[0] + p2 * wq[1];
         v8f q2 = p1 * wq[2] + p2 * wq[3];
-        v8f sw = vsplat(0.0f), s1 = vsplat(0.0f), s2 = vsplat(0.0f);
-        if (S->unshifted) {
-            for (int j = 0; j < k; j++) {
-                v8f e = vexp2(q1 * ka[j] + q2 * kb[j]);
-                sw += e * m[j];
-                s1 += e * mv1[j];
-                s2 += e * mv2[j];
-            }
-        } else {
-            v8f mx = vsplat(-INFINITY);
+        v8f mx = vsplat(-INFINITY);
+        if (!S->unshifted)
             for (int j = 0; j < k; j++) {
                 score[j] = q1 * ka[j] + q2 * kb[j];
                 mx = vmax(mx, score[j]);
             }
-            for (int j = 0; j < k; j++) {
-                v8f e = vexp2_below(score[j], mx);
-                sw += e * m[j];
-                s1 += e * mv1[j];
-                s2 += e * mv2[j];
-            }
+        v8f sw = vsplat(0.0f), s1 = vsplat(0.0f), s2 = vsplat(0.0f);
+        for (int j = 0; j < k; j++) { /* unswitched by the compiler */
+            v8f e = S->unshifted ? vexp2(q1 * ka[j] + q2 * kb[j]) : vexp2_below(score[j], mx);
+            sw += e * m[j];
+            s1 += e * mv1[j];
+            s2 += e * mv2[j];
         }
         v8f u1 = s1 / sw, u2 = s2 / sw, norm;
         v8f sq = u1 * u1 + u2 * u2;
