@@ -6,8 +6,8 @@ the only artworks of this system a person chose. For each catalog made by
     attnart sweep --seeds 1679700,5227590,6306593,6549664,8012376,1-300 --preview 256 \\
         --catalog pool256.sqlite
 
-(any pool and preview size; the README's study: 21 pools of 300 seeds, 7000-7299 to
-240000-240299, at 256², 224², 192², 160², 128², 112², 96² and 64², catalogs named
+(any pool and preview size; the README's study: 22 pools of 300 seeds, 7000-7299 to
+250000-250299, at 256², 224², 192², 160², 128², 112², 96² and 64², catalogs named
 pool<letter><size>.sqlite), this prints the rank of each of the five in `select`'s default
 order and in the alternatives, the leave-one-out ranks of `select --like` (each of the five
 ranked by likeness to the other four), a summary over the pools, and with --csv writes every
@@ -15,7 +15,7 @@ record's scores, which is how benchmarks/data/calibration-pools.csv was made:
 
     python benchmarks/calibration.py pool{F,G,H,I,J,K,L,M,S}256.sqlite poolR192.sqlite \\
         pool{N,O,T}128.sqlite poolU96.sqlite pool{P,Q,V}64.sqlite poolZ256.sqlite \\
-        poolW224.sqlite poolX160.sqlite poolY112.sqlite \\
+        poolW224.sqlite poolX160.sqlite poolY112.sqlite poolA64.sqlite \\
         --csv benchmarks/data/calibration-pools.csv
 
 With --fit it also searches the weights of curate.INTRICACY's scores (each of WEIGHTS) for

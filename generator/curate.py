@@ -6,7 +6,7 @@ leaves out images that are mostly one colour and near-duplicates, and ranks the 
 three orders: by default *intricacy*, the weighted mean of each artwork's percentile ranks in
 the catalog of INTRICACY's scores, calibrated on the only human curation of this art we know
 (the worst of the paper's five published seeds ranks in the top quarter of 300 random ones in
-20 of 21 pools, about the top fifth; README and `benchmarks/calibration.py` give the figures);
+21 of 22 pools, about the top fifth; README and `benchmarks/calibration.py` give the figures);
 by closeness of the fractal dimension to a target (Spehar et al. 2003 found D ≈ 1.3-1.5
 preferred on average, Spehar et al. 2016 found preference types, so one target is too blunt
 for a default); or by likeness to favourites (distance to the nearest one in the standardised
