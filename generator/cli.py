@@ -549,6 +549,7 @@ def _parser() -> Parser:
     p = command("explore", cmd_explore, "explore a seed's landscape in the browser: a local "
                 "server renders tiles as you pan and zoom", seed=False)
     runtime(p)
+    _add_colour_options(p)
     p.add_argument("seed", type=_seed, nargs="?", default=1679700, metavar="SEED",
                    help="where to start (default %(default)s); the page changes it")
     p.add_argument("--host", default="127.0.0.1",

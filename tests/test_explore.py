@@ -24,9 +24,10 @@ pytest.importorskip("uvicorn")
 
 from explorer import Explorer  # noqa: E402
 
-from generator import cli  # noqa: E402
+from generator import cli, shade  # noqa: E402
 from generator.explore import app as explore_app  # noqa: E402
 from generator.explore import tiles  # noqa: E402
+from generator.render import to_image  # noqa: E402
 from generator.spec import ArtworkSpec, load_seeds  # noqa: E402
 
 T = 20  # iterations of every tile here: a 256² tile takes a few tens of milliseconds
@@ -170,6 +171,47 @@ def test_per_point_tile_is_its_piece_of_the_zoom_grid(unsaved, tmp_path):
         assert np.array_equal(pixels(png), full[256 * y:256 * y + 256, 256 * x:256 * x + 256])
 
 
+def test_speed_tiles_share_one_colour_curve_per_parameters(shared):
+    """shade=speed: a tile is its speed field coloured through the curve fitted on the zoom-0
+    tile ([-8, 8]²) of the same parameters, so tiles and zooms agree on colours; and its
+    colours give back the binary tile's labels."""
+    seed = 1679700
+    for palette in ("bmy", "#102030,#ffeedd,#808000,#00ff7f"):
+        spec = ArtworkSpec(seed=seed, init="shared", iterations=T, shade="speed",
+                           palette=palette if "#" not in palette else palette.split(","))
+        curve = shade.Equaliser.fit(tiles.tile_field(spec, 0, 0, 0, device="cpu")[1])
+        query = tile_query(seed, shade="speed", palette=palette.replace("#", "%23"))
+        for z, x, y in ((0, 0, 0), (2, 1, 2)):
+            status, png, kind = shared.get(f"tiles/{z}/{x}/{y}.png?{query}")
+            assert (status, kind) == (200, "image/png")
+            with Image.open(io.BytesIO(png)) as image:
+                got = np.array(image.convert("RGB"))
+            field = tiles.tile_field(spec, z, x, y, device="cpu")[1]
+            colours = shade.rgb(spec.palette)
+            assert np.array_equal(got, np.asarray(to_image(shade.colourise(field, colours, curve))))
+            binary = pixels(shared.get(f"tiles/{z}/{x}/{y}.png?{tile_query(seed)}")[1]) > 0
+            assert np.array_equal(shade.labels_of(got, spec.palette), binary)
+
+
+def test_explore_starts_in_the_colours_it_is_given(tmp_path):
+    (tmp_path / "mine.txt").write_text("#000000 #ff0000\n#00ff00, #0000ff\n")
+    server = Explorer("--shade", "speed", "--palette-file", "mine.txt", *COMMON, cwd=tmp_path)
+    try:
+        status, config = server.json("api/config")
+        assert status == 200
+        assert (config["parameters"]["shade"], config["parameters"]["palette"]) == (
+            "speed", "#000000,#ff0000,#00ff00,#0000ff")
+        query = tile_query(7, "per-point", shade="speed",
+                           palette=config["parameters"]["palette"].replace("#", "%23"))
+        status, png, _ = server.get(f"tiles/0/0/0.png?{query}")
+        with Image.open(io.BytesIO(png)) as image:
+            colours = {tuple(c) for c in np.array(image.convert("RGB")).reshape(-1, 3)}
+        assert status == 200 and colours <= {(0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255)}
+        assert len(colours) >= 2
+    finally:
+        server.stop()
+
+
 # ---- untrusted input -------------------------------------------------------------------------
 
 
@@ -187,6 +229,11 @@ BAD_TILES = [
     "tiles/2/4/0.png?init=per-point", "tiles/2/-1/0.png?init=per-point",
     "api/view?z=0&px=0&py=0", "api/view?z=0&px=0&py=0&size=8",
     "api/view?z=0&px=0&py=0&size=40000", "api/view?z=0&px=99999999&py=0&size=100",
+    "tiles/0/0/0.png?shade=sepia", "tiles/0/0/0.png?palette=fire",
+    "tiles/0/0/0.png?shade=binary&palette=fire", "tiles/0/0/0.png?shade=speed&palette=nope",
+    "tiles/0/0/0.png?shade=speed&palette=%23zzzzzz,%23000000",
+    "tiles/0/0/0.png?shade=speed&palette=%23000000",
+    "tiles/0/0/0.png?shade=speed&palette=" + "%23000000," * 600,
 ]
 
 
@@ -290,6 +337,7 @@ def test_tiles_nobody_waits_for_are_not_rendered(shared):
 def test_explore_saves_into_a_seeds_file_build_accepts(shared, tmp_path):
     views = [{"seed": 8012376, "init": "shared", "iterations": T, "z": 3, "px": 900 + i,
               "py": 1000, "size": 32, "title": f"view {i}"} for i in range(2)]
+    views[1] |= {"shade": "speed", "palette": "kbc"}
     for view in views:
         status, reply = shared.json("api/save", view)
         assert status == 200 and reply["saved"], reply
@@ -299,6 +347,7 @@ def test_explore_saves_into_a_seeds_file_build_accepts(shared, tmp_path):
     saved = load_seeds(path)
     assert [s.title for s in saved[-2:]] == ["view 0", "view 1"]
     assert saved[-1].window == expected_window(3, 901, 1000, 32)
+    assert (saved[-2].shade, saved[-1].shade, saved[-1].palette) == ("binary", "speed", "kbc")
     code = cli.main(["build", "--seeds", str(path), "--out", str(tmp_path / "site"),
                      "--quiet", "--iterations", "100"])
     assert code == 0

@@ -155,6 +155,42 @@ def test_controls_change_the_artwork_and_save_view_writes_it(page, server):
     assert saved.resolution == int(min(box["width"], box["height"]))
 
 
+def test_shade_and_palette_colour_the_tiles_and_stay_in_the_url(page, server):
+    page.goto(server.url + "?seed=8012376&z=1&a=0&b=0")
+    wait_tiles(page, "8012376")
+    expect(page.locator("#palette")).to_be_disabled()  # binary: no palette to choose
+    page.locator("#shade").select_option("speed")
+    wait_state(page, shade="speed", palette="fire")
+    wait_tiles(page, "8012376")
+    page.locator("#palette").select_option("kbc")
+    wait_state(page, shade="speed", palette="kbc")
+    wait_tiles(page, "8012376")
+    colours = page.evaluate("""() => {
+        const img = [...document.querySelectorAll('.fine img.leaflet-tile-loaded')]
+            .find(i => i.src.includes('palette=kbc'));
+        const c = document.createElement('canvas');
+        c.width = c.height = 256;
+        const g = c.getContext('2d');
+        g.drawImage(img, 0, 0);
+        const d = g.getImageData(0, 0, 256, 256).data;
+        let coloured = 0;
+        for (let i = 0; i < d.length; i += 4) {
+            if (d[i] !== d[i + 1] || d[i + 1] !== d[i + 2]) { coloured++; }
+        }
+        return coloured;
+    }""")
+    assert colours > 1000  # kbc is blues: not grey
+    expect(page.locator("#command code")).to_contain_text("--shade speed --palette=kbc")
+    page.reload()
+    wait_tiles(page, "8012376")
+    expect(page.locator("#shade")).to_have_value("speed")
+    expect(page.locator("#palette")).to_have_value("kbc")
+    page.locator("#shade").select_option("binary")
+    now = wait_state(page, shade="binary")
+    assert now.get("palette", "") == ""
+    expect(page.locator("#palette")).to_be_disabled()
+
+
 def test_pinch_zooms_in(browser, server):
     w = Page(browser, server.url, viewport=VIEWPORT, has_touch=True)
     try:

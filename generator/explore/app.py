@@ -30,7 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from generator import rng
+from generator import rng, shade
 from generator.errors import ArtError, OutputError, SpecError
 from generator.explore import tiles
 from generator.files import write_files
@@ -44,9 +44,12 @@ MAX_ITERATIONS = 1000
 MAX_POINTS = 64
 CACHE_BYTES = 64 * 2**20  # encoded tiles kept, least recently used first out
 WORLDS_KEPT = 8  # per-point X(0) sources, one per (parameters, zoom)
+EQUALISERS_KEPT = 8  # speed-shading colour curves, one per parameters
+MAX_PALETTE = 4000  # characters of a palette of one's own (256 colours, '#rrggbb,' each)
 MAX_BODY = 16 * 1024  # bytes of a save request
 MAX_TITLE = 200
-PARAMETERS = ("seed", "init", "iterations", "points", "threshold")  # what the page may change
+# What the page may change.
+PARAMETERS = ("seed", "init", "iterations", "points", "threshold", "shade", "palette")
 # Names a browser may use for a server on this machine. Any other Host header is refused, so
 # that a web page whose domain an attacker points at 127.0.0.1 (DNS rebinding) cannot use it.
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -120,10 +123,34 @@ def parameters(base: ArtworkSpec, given: dict) -> ArtworkSpec:
         changes["points"] = _integer("points", given["points"], 1, MAX_POINTS)
     if "threshold" in given:
         changes["threshold"] = _number("threshold", given["threshold"])
+    if "shade" in given:
+        changes["shade"] = given["shade"]
+        if given["shade"] == "binary":
+            changes["palette"] = None  # the starting artwork's palette, if any, goes too
+    if "palette" in given:
+        changes["palette"] = _palette(given["palette"])
     try:
-        return dataclasses.replace(base, **changes)
+        spec = dataclasses.replace(base, **changes)
+        if spec.shade == "speed":
+            shade.rgb(spec.palette)  # a named palette needs colorcet: say so now
+        return spec
     except SpecError as e:
         raise BadRequest(str(e)) from None
+
+
+def _palette(text) -> str | list[str] | None:
+    """A palette as the page gives it: '' for none (binary), a name, or '#rrggbb,...'."""
+    if not isinstance(text, str) or len(text) > MAX_PALETTE:
+        raise BadRequest(f"palette must be a name or '#rrggbb,...' colours, at most "
+                         f"{MAX_PALETTE} characters")
+    if not text:
+        return None
+    return text.split(",") if "," in text or text.startswith("#") else text
+
+
+def palette_text(palette) -> str:
+    """A spec's palette as the page holds it (`_palette`'s inverse)."""
+    return "" if palette is None else palette if isinstance(palette, str) else ",".join(palette)
 
 
 def _query(request: Request) -> dict:
@@ -198,7 +225,7 @@ def create_app(base: ArtworkSpec, *, save: Path | None = None,
     requests addressed to `hosts` only ("*": any)."""
     if save is not None:
         check_save(save)
-    cache, worlds = LRU(cache_bytes), OrderedDict()
+    cache, worlds, equalisers = LRU(cache_bytes), OrderedDict(), OrderedDict()
     stats = {"rendered": 0, "cached": 0, "cancelled": 0}
     render_lock = asyncio.Lock()  # one tile at a time, each on every core: lowest latency
     save_lock = asyncio.Lock()  # one read-append-write of the save file at a time
@@ -213,11 +240,28 @@ def create_app(base: ArtworkSpec, *, save: Path | None = None,
                 worlds.popitem(last=False)
         return worlds[key]
 
+    def equaliser(spec: ArtworkSpec) -> shade.Equaliser:
+        """The colour curve of `spec`'s parameters at every zoom: fitted on its zoom-0 tile,
+        [-8, 8]², so that a tile's colours do not depend on the tiles around it."""
+        key = tiles.tile_spec(spec, 0, 0, 0).id
+        if key not in equalisers:
+            field = tiles.tile_field(spec, 0, 0, 0, device=device, backend=backend,
+                                     world=world(spec, 0))[1]
+            equalisers[key] = shade.Equaliser.fit(field)
+            while len(equalisers) > EQUALISERS_KEPT:
+                equalisers.popitem(last=False)
+        return equalisers[key]
+
     def tile_png(spec: ArtworkSpec, z: int, x: int, y: int) -> bytes:
-        labels = tiles.tile_labels(spec, z, x, y, device=device, backend=backend,
-                                   world=world(spec, z))
+        where = dict(device=device, backend=backend, world=world(spec, z))
+        if spec.shade == "speed":
+            field = tiles.tile_field(spec, z, x, y, **where)[1]
+            image = to_image(shade.colourise(field, shade.rgb(spec.palette), equaliser(spec)))
+        else:
+            image = to_image(tiles.tile_labels(spec, z, x, y, **where)).convert(
+                "1", dither=Image.Dither.NONE)
         buf = io.BytesIO()
-        to_image(labels).convert("1", dither=Image.Dither.NONE).save(buf, format="PNG")
+        image.save(buf, format="PNG")
         return buf.getvalue()
 
     async def tile(request: Request) -> Response:
@@ -250,7 +294,10 @@ def create_app(base: ArtworkSpec, *, save: Path | None = None,
         return JSONResponse({
             "parameters": {"seed": str(base.seed), "init": base.init,
                            "iterations": base.iterations, "points": base.points,
-                           "threshold": base.threshold},
+                           "threshold": base.threshold, "shade": base.shade,
+                           "palette": palette_text(base.palette)},
+            "shades": list(shade.SHADES), "palettes": list(shade.PALETTES),
+            "default_palette": shade.DEFAULT_PALETTE,
             "window": list(base.window), "tile": tiles.TILE,
             "max_zoom": {"shared": tiles.MAX_ZOOM, "per-point": tiles.max_zoom(per_point)},
             "world_tiles_around": tiles.WORLD_TILES_AROUND,

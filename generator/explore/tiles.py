@@ -24,7 +24,7 @@ import dataclasses
 import math
 
 from generator import rng
-from generator.render import render_labels
+from generator.render import render_field, render_labels
 from generator.spec import MAX_RESOLUTION, ArtworkSpec
 
 TILE = 256  # pixels a side of every tile
@@ -104,3 +104,10 @@ def tile_labels(spec: ArtworkSpec, z: int, x: int, y: int, *, device: str,
     """Labels of tile (z, x, y), (256, 256) bool as `render_labels` returns them."""
     tile = tile_spec(spec, z, x, y)
     return render_labels(tile, tile_draws(tile, z, x, y, world), device=device, backend=backend)
+
+
+def tile_field(spec: ArtworkSpec, z: int, x: int, y: int, *, device: str,
+               backend: str = "auto", world: rng.Draws | None = None):
+    """Labels and speed field of tile (z, x, y), as `render_field` returns them."""
+    tile = tile_spec(spec, z, x, y)
+    return render_field(tile, tile_draws(tile, z, x, y, world), device=device, backend=backend)

@@ -8,7 +8,7 @@
 (function () {
   "use strict";
 
-  var FIELDS = ["seed", "init", "iterations", "points", "threshold"];
+  var FIELDS = ["seed", "init", "iterations", "points", "threshold", "shade", "palette"];
   var SEED_MAX = (1n << 64n) - 1n;
   var crs = L.extend({}, L.CRS.Simple, {
     transformation: new L.Transformation(16, 128, -16, 128)
@@ -97,13 +97,30 @@
     });
   }
 
+  // The palette list: the server's names, and a palette of one's own ('#rrggbb,...', from
+  // the command line or a link) when the parameters hold one.
+  function listPalettes(own) {
+    var select = $("palette");
+    select.textContent = "";
+    config.palettes.concat(own && config.palettes.indexOf(own) < 0 ? [own] : []).forEach(function (p) {
+      var option = document.createElement("option");
+      option.value = p;
+      option.textContent = p.charAt(0) === "#" ? "your colours" : p;
+      select.appendChild(option);
+    });
+  }
+
   function fillForm() {
+    listPalettes(params.palette);
     FIELDS.forEach(function (k) { $(k).value = params[k]; });
+    if (!params.palette) { $("palette").value = config.default_palette; }
+    $("palette").disabled = params.shade !== "speed";  // a palette colours the speed field
   }
 
   function readForm() {
     var candidate = {};
     FIELDS.forEach(function (k) { candidate[k] = $(k).value.trim(); });
+    if (candidate.shade !== "speed") { candidate.palette = ""; }
     return candidate;
   }
 
@@ -112,6 +129,7 @@
       var initChanged = candidate.init !== params.init;
       params = candidate;
       say("");
+      fillForm();
       makeLayers();
       if (initChanged && map.getZoom() > map.getMaxZoom()) { map.setZoom(map.getMaxZoom()); }
       if (initChanged && params.init !== "shared") { map.panInsideBounds(bounds(params.init)); }
@@ -146,13 +164,13 @@
     try { seed = BigInt(params.seed) + delta; } catch (e) { return; }
     if (seed < 0n) { seed = SEED_MAX; }
     if (seed > SEED_MAX) { seed = 0n; }
-    apply(L.extend({}, params, {seed: seed.toString()})).then(fillForm);
+    apply(L.extend({}, params, {seed: seed.toString()}));
   }
 
   function randomSeed() {
     var words = new Uint32Array(1);
     crypto.getRandomValues(words);
-    apply(L.extend({}, params, {seed: String(words[0] % 10000000)})).then(fillForm);
+    apply(L.extend({}, params, {seed: String(words[0] % 10000000)}));
   }
 
   function onMoved() {
