@@ -225,6 +225,20 @@ def check_output(path: Path, *, force: bool = False) -> None:
                           "beside it); choose another name or use --force to replace it")
 
 
+def render_image(spec: ArtworkSpec, draws: rng.Draws, *, device, backend: str = "auto",
+                 size: int | None = None, progress: bool = False
+                 ) -> tuple[np.ndarray, Image.Image]:
+    """Labels and the image of `spec` as published: black and white, or its speed field in
+    its palette (equalised on this render's own pixels); `size` downsamples the image."""
+    if spec.shade == "speed":
+        colours = shade.rgb(spec.palette)  # before the work: colorcet may be missing
+        labels, field = render_field(spec, draws, device=device, backend=backend,
+                                     progress=progress)
+        return labels, to_image(shade.colourise(field, colours), size)
+    labels = render_labels(spec, draws, device=device, backend=backend, progress=progress)
+    return labels, to_image(labels, size)
+
+
 def render(spec: ArtworkSpec, output: Path, *, device, backend: str = "auto",
            size: int | None = None, force: bool = False, progress: bool = False) -> dict:
     """Render `spec` to `output` (PNG) and its sidecar `output.json`; return the metadata.
@@ -235,16 +249,9 @@ def render(spec: ArtworkSpec, output: Path, *, device, backend: str = "auto",
     check_output(output, force=force)
     if size is not None and not 1 <= size <= spec.resolution:
         raise SpecError(f"size must be in 1..{spec.resolution} (the resolution), got {size}")
-    if spec.shade == "speed":
-        colours = shade.rgb(spec.palette)  # before the work: colorcet may be missing
     draws = rng.draw(spec)
-    if spec.shade == "speed":
-        labels, field = render_field(spec, draws, device=device, backend=backend,
-                                     progress=progress)
-        image = to_image(shade.colourise(field, colours), size)
-    else:
-        labels = render_labels(spec, draws, device=device, backend=backend, progress=progress)
-        image = to_image(labels, size)
+    labels, image = render_image(spec, draws, device=device, backend=backend, size=size,
+                                 progress=progress)
     meta = describe(spec, draws) | {"size": image.width, "white_fraction": float(labels.mean())}
     png = io.BytesIO()
     image.save(png, format="PNG")

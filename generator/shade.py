@@ -29,6 +29,7 @@ PALETTES = ("fire", "bmy", "kbc", "bgy", "gouldian", "rainbow4", "coolwarm", "bk
 DEFAULT_PALETTE = "fire"
 GAP = 0.08  # share of the palette left out between the two classes
 KNOTS = 2048  # points of each class's equalisation curve
+CHUNK = 1 << 20  # pixels coloured at a time
 COLOUR = re.compile(r"#?([0-9a-fA-F]{6})")
 INSTALL = "pip install 'attention-art[colour]'"
 
@@ -126,11 +127,18 @@ class Equaliser:
 
 def colourise(field: np.ndarray, palette, equaliser: Equaliser | None = None) -> np.ndarray:
     """The field's pixels coloured: same layout plus a last axis of 3, uint8. `equaliser`
-    defaults to one fitted on this field."""
+    defaults to one fitted on this field. Works CHUNK pixels at a time, so that a deep-zoom
+    render (8192²) needs its image's memory and little more."""
     colours = rgb(palette)
+    field = np.asarray(field, dtype=np.float32)
     equaliser = equaliser or Equaliser.fit(field)
-    index = np.rint(equaliser.positions(field) * (len(colours) - 1)).astype(np.int64)
-    return colours[index]
+    out = np.empty(field.shape + (3,), dtype=np.uint8)
+    flat, dest = field.reshape(-1), out.reshape(-1, 3)
+    for start in range(0, flat.size, CHUNK):
+        positions = equaliser.positions(flat[start:start + CHUNK])
+        dest[start:start + CHUNK] = colours[np.rint(positions * (len(colours) - 1)).astype(
+            np.int64)]
+    return out
 
 
 def labels_of(image: np.ndarray, palette) -> np.ndarray:

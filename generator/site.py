@@ -33,7 +33,7 @@ from tqdm import tqdm
 from generator import animate, rng, shade
 from generator.errors import OutputError, SpecError
 from generator.files import check_ours, json_text, write_files
-from generator.render import cached_render, downsample, intact, render_labels, to_image
+from generator.render import cached_render, downsample, intact, render_image
 from generator.score import FEATURES, MIN_SIDE, load_labels, score
 from generator.spec import MAX_RESOLUTION, ArtworkSpec
 from generator.theme import Theme
@@ -83,8 +83,10 @@ def reusable(spec: ArtworkSpec, out: Path, elsewhere: tuple[Path, ...] = ()) -> 
 # A pyramid as web maps cut them: level `levels - 1` is the N² render, each level above it
 # half the side (2x2 box means: grey where black and white mix), every level cut into 256²
 # tiles named deepzoom/<id>-<N>/<z>/<x>/<y>.png. The deepest level is 1-bit, the others
-# 8-bit grey. A tile of one colour is not written: the page draws it from the pyramid's
-# description, which it carries itself, so that nothing is fetched but images (file:// works).
+# 8-bit grey; a speed-shaded artwork's deepest level is a palette PNG of its own colours (RGB
+# past 256 of them), the others RGB. A tile of one colour is not written: the page draws it
+# from the pyramid's description, which it carries itself, so that nothing is fetched but
+# images (file:// works).
 
 DEEP_TILE = 256
 
@@ -106,6 +108,28 @@ def pyramid_files(artwork_id: str, side: int, blank=()) -> list[str]:
     return names
 
 
+def _deepest_mode(spec: ArtworkSpec):
+    """How a tile of the deepest level is stored, without loss: 1-bit, or a palette image of
+    the artwork's own colours when there are at most 256."""
+    if spec.shade == "binary":
+        return lambda tile: tile.convert("1", dither=Image.Dither.NONE)
+    colours = shade.rgb(spec.palette)
+    if len(colours) > 256:
+        return lambda tile: tile
+    # each pixel's index by its exact colour (PIL's quantize picks among near colours)
+    keys = colours.astype(np.int64) @ np.array([65536, 256, 1])
+    order = np.argsort(keys, kind="stable")
+
+    def indexed(tile: Image.Image) -> Image.Image:
+        pixels = np.asarray(tile).astype(np.int64) @ np.array([65536, 256, 1])
+        image = Image.fromarray(order[np.searchsorted(keys[order], pixels)].astype(np.uint8),
+                                mode="P")
+        image.putpalette(colours.ravel().tolist())
+        return image
+
+    return indexed
+
+
 def pyramid_dir(out: Path, artwork_id: str, side: int) -> Path:
     return out / Path(pyramid_files(artwork_id, side)[0]).parent
 
@@ -115,11 +139,14 @@ def _pyramid(out: Path, spec: ArtworkSpec, side: int, *, device: str, backend: s
     """Render `spec` at side², write its tiles (once), return the pyramid's description."""
     folder = pyramid_dir(out, spec.id, side)
     described = _read_json(folder / "pyramid.json")
-    if described is not None:
+    colour = spec.shade != "binary"
+    # (attnart before colour pyramids cut a speed-shaded artwork's in grey: made again)
+    if described is not None and described.get("colour", False) == colour:
         return described
     big = dataclasses.replace(spec, resolution=side)
-    image = to_image(render_labels(big, rng.draw(big), device=device, backend=backend,
-                                   progress=progress))
+    image = render_image(big, rng.draw(big), device=device, backend=backend,
+                         progress=progress)[1]
+    deepest = _deepest_mode(spec)
     levels = pyramid_levels(side)
     blank, files = {}, {}
     for z in reversed(range(levels)):
@@ -128,18 +155,21 @@ def _pyramid(out: Path, spec: ArtworkSpec, side: int, *, device: str, backend: s
                 tile = image.crop((x * DEEP_TILE, y * DEEP_TILE,
                                    min(image.width, (x + 1) * DEEP_TILE),
                                    min(image.height, (y + 1) * DEEP_TILE)))
-                low, high = tile.getextrema()
-                if low == high and tile.size == (DEEP_TILE, DEEP_TILE):
-                    blank[f"{z}/{x}/{y}"] = low
+                extrema = tile.getextrema()
+                bands = extrema if tile.mode == "RGB" else (extrema,)
+                if all(low == high for low, high in bands) and tile.size == (DEEP_TILE,
+                                                                             DEEP_TILE):
+                    colour = [low for low, _ in bands]
+                    blank[f"{z}/{x}/{y}"] = colour if tile.mode == "RGB" else colour[0]
                     continue
                 buf = io.BytesIO()
                 if z == levels - 1:
-                    tile = tile.convert("1", dither=Image.Dither.NONE)
+                    tile = deepest(tile)
                 tile.save(buf, format="PNG", optimize=True)
                 files[folder / str(z) / str(x) / f"{y}.png"] = buf.getvalue()
         image = image.reduce(2)
     described = {"path": folder.relative_to(out).as_posix(), "size": side, "levels": levels,
-                 "tile": DEEP_TILE, "blank": blank}
+                 "tile": DEEP_TILE, "blank": blank, "colour": colour}
     for path in [*files, folder / "pyramid.json"]:
         path.parent.mkdir(parents=True, exist_ok=True)
     write_files(files)

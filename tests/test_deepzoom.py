@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from generator import cli, rng
-from generator.render import render_labels, to_image
+from generator.render import render_image
 from generator.site import build, pyramid_dir
 from generator.spec import ArtworkSpec
 
@@ -30,16 +30,19 @@ def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("deepzoom") / "gallery"
     # T = 0 leaves every grid point unsynchronised: an all-black image, every tile blank
     specs = [ArtworkSpec(seed=s, title=f"Deep {s}", **TINY) for s in SEEDS] + [
+        ArtworkSpec(seed=5227590, title="Colour", shade="speed", palette="bmy", **TINY),
         ArtworkSpec(seed=3, title="Black", **(TINY | {"iterations": 0}))]
     result = build(specs, out, device=CPU, deep_zoom=SIDE)
     return out, specs, result
 
 
-def assemble(pyramid: dict, folder, z: int) -> np.ndarray:
-    """Level z of a pyramid put back together from its files and its blank tiles."""
+def assemble(pyramid: dict, folder, z: int, colour: bool) -> np.ndarray:
+    """Level z of a pyramid put back together from its files and its blank tiles: grey, or
+    RGB for a colour artwork (its deepest tiles palette images of its colours)."""
     side = -(-pyramid["size"] // 2 ** (pyramid["levels"] - 1 - z))
     tile = pyramid["tile"]
-    out = np.zeros((side, side), dtype=np.uint8)
+    out = np.zeros((side, side, 3) if colour else (side, side), dtype=np.uint8)
+    deepest = z == pyramid["levels"] - 1
     for x in range(-(-side // tile)):
         for y in range(-(-side // tile)):
             key = f"{z}/{x}/{y}"
@@ -49,8 +52,9 @@ def assemble(pyramid: dict, folder, z: int) -> np.ndarray:
                 out[y * tile:(y + 1) * tile, x * tile:(x + 1) * tile] = pyramid["blank"][key]
             else:
                 with Image.open(path) as image:
-                    assert image.mode == ("1" if z == pyramid["levels"] - 1 else "L")
-                    pixels = np.array(image.convert("L"))
+                    assert image.mode == (("P" if deepest else "RGB") if colour
+                                          else ("1" if deepest else "L"))
+                    pixels = np.array(image.convert("RGB" if colour else "L"))
                 out[y * tile:y * tile + pixels.shape[0], x * tile:x * tile + pixels.shape[1]] = \
                     pixels
     return out
@@ -65,9 +69,10 @@ def test_pyramid_is_the_big_render_cut_and_halved(site):
         assert pyramid["levels"] == 2 and pyramid["size"] == SIDE
         big = ArtworkSpec(**(spec.canonical() | {"resolution": SIDE, "window":
                                                  tuple(spec.window)}))
-        image = to_image(render_labels(big, rng.draw(big), device=CPU))
-        assert np.array_equal(assemble(pyramid, folder, 1), np.array(image))
-        assert np.array_equal(assemble(pyramid, folder, 0), np.array(image.reduce(2)))
+        image = render_image(big, rng.draw(big), device=CPU)[1]  # as `attnart render` makes it
+        colour = spec.shade == "speed"
+        assert np.array_equal(assemble(pyramid, folder, 1, colour), np.array(image))
+        assert np.array_equal(assemble(pyramid, folder, 0, colour), np.array(image.reduce(2)))
     assert len(result.records[-1]["deepzoom"]["blank"]) == 5 and all(
         v == 0 for v in result.records[-1]["deepzoom"]["blank"].values())
 

@@ -19,6 +19,9 @@ def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("deepzoom-browser") / "gallery"
     specs = [ArtworkSpec(seed=1679700, resolution=32, iterations=iterations, init="shared")
              for iterations in (20, 0)]  # T = 0: all black, every tile blank
+    # ... and shaded by speed, one colour: every point's spread at step 0 is X(0)'s
+    specs.append(ArtworkSpec(seed=1679700, resolution=32, iterations=0, init="shared",
+                             shade="speed", palette=("#000000", "#ff8800", "#ffffff")))
     result = build(specs, out, device=torch.device("cpu"), deep_zoom=SIDE)
     return out, specs, [r["deepzoom"] for r in result.records]
 
@@ -39,7 +42,7 @@ def loaded(page, level: int) -> int:
 
 
 def test_artwork_page_zooms_into_deeper_tiles(site, base, browser):  # noqa: F811
-    out, (spec, black), _ = site
+    out, (spec, black, orange), _ = site
     w = Watched(browser, base, viewport={"width": 300, "height": 900})  # fits level 0
     try:
         page = w.page
@@ -68,6 +71,14 @@ def test_artwork_page_zooms_into_deeper_tiles(site, base, browser):  # noqa: F81
         colour = page.locator(".deepzoom-tiles div.leaflet-tile").first.evaluate(
             "el => getComputedStyle(el).backgroundColor")
         assert colour == "rgb(0, 0, 0)"
+
+        w.goto(f"artworks/{orange.id}.html")  # a colour pyramid's blank tiles: its colour
+        page.locator("#deepzoom").scroll_into_view_if_needed()
+        page.wait_for_function("() => document.querySelectorAll("
+                               "'.deepzoom-tiles div.leaflet-tile-loaded').length > 0")
+        colour = page.locator(".deepzoom-tiles div.leaflet-tile").first.evaluate(
+            "el => getComputedStyle(el).backgroundColor")
+        assert colour == "rgb(255, 136, 0)"
     finally:
         w.context.close()
     w.check()

@@ -15,7 +15,8 @@
       var colour = p.blank[coords.z + "/" + coords.x + "/" + coords.y];
       if (colour === undefined) { return L.TileLayer.prototype.createTile.call(this, coords, done); }
       var tile = document.createElement("div");
-      tile.style.background = "rgb(" + colour + "," + colour + "," + colour + ")";
+      var rgb = Array.isArray(colour) ? colour : [colour, colour, colour];  // grey, or [r, g, b]
+      tile.style.background = "rgb(" + rgb.join(",") + ")";
       setTimeout(function () { done(null, tile); }, 0);
       return tile;
     }
