@@ -159,8 +159,8 @@ def _pyramid(out: Path, spec: ArtworkSpec, side: int, *, device: str, backend: s
                 bands = extrema if tile.mode == "RGB" else (extrema,)
                 if all(low == high for low, high in bands) and tile.size == (DEEP_TILE,
                                                                              DEEP_TILE):
-                    colour = [low for low, _ in bands]
-                    blank[f"{z}/{x}/{y}"] = colour if tile.mode == "RGB" else colour[0]
+                    value = [low for low, _ in bands]
+                    blank[f"{z}/{x}/{y}"] = value if tile.mode == "RGB" else value[0]
                     continue
                 buf = io.BytesIO()
                 if z == levels - 1:

@@ -67,6 +67,7 @@ def test_pyramid_is_the_big_render_cut_and_halved(site):
         folder = pyramid_dir(out, spec.id, SIDE)
         assert json.loads((folder / "pyramid.json").read_text()) == pyramid
         assert pyramid["levels"] == 2 and pyramid["size"] == SIDE
+        assert pyramid["colour"] is (spec.shade == "speed")
         big = ArtworkSpec(**(spec.canonical() | {"resolution": SIDE, "window":
                                                  tuple(spec.window)}))
         image = render_image(big, rng.draw(big), device=CPU)[1]  # as `attnart render` makes it
@@ -97,8 +98,10 @@ def test_rebuild_renders_nothing_and_without_deep_zoom_removes_the_pyramid(site,
     out, specs, _ = site
     copy = tmp_path / "gallery"
     shutil.copytree(out, copy)
+    described = {p: p.stat().st_mtime_ns for p in (copy / "deepzoom").rglob("pyramid.json")}
     again = build(specs, copy, device=CPU, deep_zoom=SIDE)
     assert again.rendered == [] and again.removed == []
+    assert {p: p.stat().st_mtime_ns for p in described} == described  # pyramids reused
     plain = build(specs, copy, device=CPU)
     assert plain.rendered == [] and any(n.startswith("deepzoom/") for n in plain.removed)
     assert not list((copy / "deepzoom").rglob("*.png"))
