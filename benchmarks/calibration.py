@@ -114,9 +114,8 @@ def worst_ranks(pool: list[Record], weights) -> float:
     weights for curate.INTRICACY's scores: select's white bounds, no near-duplicate removal."""
     c = Criteria()
     shaped = [r for r in pool if c.min_white <= r.scores["white_fraction"] <= c.max_white]
-    values = np.array([[np.sign(w) * r.scores[name] for name, w in curate.INTRICACY]
-                       for r in shaped])
-    key = curate._percentile_mean(values, weights)
+    key = curate.intricacy_of([r.scores for r in shaped], tuple(
+        (name, np.sign(sign) * weight) for (name, sign), weight in zip(curate.INTRICACY, weights)))
     order = sorted(range(len(shaped)), key=lambda i: (-key[i], shaped[i].spec.seed))
     where = {shaped[i].spec.seed: k for k, i in enumerate(order, 1)}
     return max(where.get(seed, len(pool) + 1) for seed in PAPER) / len(pool)

@@ -533,13 +533,15 @@ def intricacy(records: list[Record]) -> np.ndarray:
     return intricacy_of([r.scores for r in records])
 
 
-def intricacy_of(scores: list[dict]) -> np.ndarray:
-    """`intricacy` of score dicts. Records of attnart 0.1's catalogs hold the fractal
-    dimension alone: they are ranked by its percentile."""
+def intricacy_of(scores: list[dict], order=None) -> np.ndarray:
+    """`intricacy` of score dicts, by `order` (INTRICACY's form; INTRICACY when None).
+    Records of attnart 0.1's catalogs hold the fractal dimension alone: they are ranked by
+    its percentile."""
+    order = INTRICACY if order is None else order
     values = np.array([[np.sign(weight) * float(s.get(name, np.nan))
-                        for name, weight in INTRICACY] for s in scores],
-                      dtype=np.float64).reshape(len(scores), len(INTRICACY))
-    ranks = _percentile_mean(values, np.abs([weight for _, weight in INTRICACY]))
+                        for name, weight in order] for s in scores],
+                      dtype=np.float64).reshape(len(scores), len(order))
+    ranks = _percentile_mean(values, np.abs([weight for _, weight in order]))
     alone = np.isnan(ranks)
     if alone.any():
         dimension = [[float(s.get("fractal_dimension", np.nan))] for s in scores]

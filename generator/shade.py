@@ -46,6 +46,11 @@ def check_palette(palette) -> str | tuple[str, ...]:
     return parse_colours(palette, "palette")
 
 
+def palette_text(palette) -> str:
+    """A spec's palette as one token: its name, or its colours '#rrggbb,...'; '' for none."""
+    return "" if palette is None else palette if isinstance(palette, str) else ",".join(palette)
+
+
 def parse_colours(tokens, source: str) -> tuple[str, ...]:
     colours = []
     for token in tokens:

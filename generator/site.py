@@ -295,10 +295,8 @@ def render_command(meta: dict) -> str:
         if meta.get(key) is not None:
             parts.append(f"--{key}=" + ",".join(_num(v) for v in meta[key]))
     if meta.get("shade", "binary") != "binary":
-        palette = meta["palette"]
         # the command carries a palette of your own whole, as --palette=#rrggbb,...
-        parts += ["--shade", meta["shade"], "--palette=" + (
-            palette if isinstance(palette, str) else ",".join(palette))]
+        parts += ["--shade", meta["shade"], "--palette=" + shade.palette_text(meta["palette"])]
     parts += ["-o", f"{meta['id']}.png"]
     return " ".join(parts)
 

@@ -139,18 +139,14 @@ def parameters(base: ArtworkSpec, given: dict) -> ArtworkSpec:
 
 
 def _palette(text) -> str | list[str] | None:
-    """A palette as the page gives it: '' for none (binary), a name, or '#rrggbb,...'."""
+    """A palette as the page gives it (`shade.palette_text`): '' for none (binary), a name,
+    or '#rrggbb,...'."""
     if not isinstance(text, str) or len(text) > MAX_PALETTE:
         raise BadRequest(f"palette must be a name or '#rrggbb,...' colours, at most "
                          f"{MAX_PALETTE} characters")
     if not text:
         return None
     return text.split(",") if "," in text or text.startswith("#") else text
-
-
-def palette_text(palette) -> str:
-    """A spec's palette as the page holds it (`_palette`'s inverse)."""
-    return "" if palette is None else palette if isinstance(palette, str) else ",".join(palette)
 
 
 def _query(request: Request) -> dict:
@@ -295,7 +291,7 @@ def create_app(base: ArtworkSpec, *, save: Path | None = None,
             "parameters": {"seed": str(base.seed), "init": base.init,
                            "iterations": base.iterations, "points": base.points,
                            "threshold": base.threshold, "shade": base.shade,
-                           "palette": palette_text(base.palette)},
+                           "palette": shade.palette_text(base.palette)},
             "palettes": list(shade.PALETTES), "default_palette": shade.DEFAULT_PALETTE,
             "window": list(base.window), "tile": tiles.TILE,
             "max_zoom": {"shared": tiles.MAX_ZOOM, "per-point": tiles.max_zoom(per_point)},

@@ -216,7 +216,7 @@ __attribute__((target("avx2"))) static void philox_avx2(uint64_t call, uint32_t 
 typedef struct {
     float *out;              /* the slices' elements, one slice after another */
     const int64_t *starts;   /* slice i: elements [starts[i], starts[i] + length) */
-    int64_t slices, length, stride; /* stride: threads in the launch grid */
+    int64_t length, stride;  /* stride: threads in the launch grid */
     uint64_t seed, call0;    /* call0: the launch's Philox offset / 4 */
     int64_t rounds, blocks_per_round, items; /* rounds: most a slice touches */
     atomic_llong next;
@@ -383,7 +383,7 @@ static PyObject *normals(PyObject *self, PyObject *args)
         PyErr_Format(PyExc_ValueError, "out: expected %lld bytes, got %zd",
                      slices * length * (long long)sizeof(float), out.len);
     } else if (length > 0 && slices > 0) {
-        NormalJob J = {.out = out.buf, .starts = starts.buf, .slices = slices, .length = length,
+        NormalJob J = {.out = out.buf, .starts = starts.buf, .length = length,
                        .stride = stride, .seed = seed, .call0 = call0};
         J.rounds = (length - 1) / (4 * stride) + 2; /* a slice not aligned to rounds: one more */
         J.blocks_per_round = (stride + BLOCK - 1) / BLOCK;
