@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from importlib import resources
 
 import numpy as np
@@ -193,7 +194,8 @@ def test_speed_tiles_share_one_colour_curve_per_parameters(shared):
             assert np.array_equal(shade.labels_of(got, spec.palette), binary)
 
 
-def test_explore_starts_in_the_colours_it_is_given(tmp_path):
+def test_explore_starts_in_the_colours_it_is_given_its_first_tile_ready(tmp_path):
+    """The page's first tile under the server's parameters (zoom 0) is rendered at start."""
     (tmp_path / "mine.txt").write_text("#000000 #ff0000\n#00ff00, #0000ff\n")
     server = Explorer("--shade", "speed", "--palette-file", "mine.txt", *COMMON, cwd=tmp_path)
     try:
@@ -201,9 +203,9 @@ def test_explore_starts_in_the_colours_it_is_given(tmp_path):
         assert status == 200
         assert (config["parameters"]["shade"], config["parameters"]["palette"]) == (
             "speed", "#000000,#ff0000,#00ff00,#0000ff")
-        query = tile_query(7, "per-point", shade="speed",
-                           palette=config["parameters"]["palette"].replace("#", "%23"))
+        query = urllib.parse.urlencode(config["parameters"])  # as the page asks
         status, png, _ = server.get(f"tiles/0/0/0.png?{query}")
+        assert server.json("api/status")[1]["rendered"] == 0
         with Image.open(io.BytesIO(png)) as image:
             colours = {tuple(c) for c in np.array(image.convert("RGB")).reshape(-1, 3)}
         assert status == 200 and colours <= {(0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255)}

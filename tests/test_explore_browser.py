@@ -122,6 +122,24 @@ def test_wheel_keys_and_drag_move_the_view_and_reload_restores_it(page, server):
     expect(page.locator("#zoom")).to_have_text("3 of 16")
 
 
+def test_a_link_with_refused_parameters_opens_the_servers_own(browser, server):
+    w = Page(browser, server.url, viewport=VIEWPORT)
+    try:
+        page = w.page
+        w.goto("?seed=42&iterations=100000&z=1&a=0&b=0")
+        expect(page.locator("#message")).to_contain_text("the link's parameters were refused")
+        expect(page.locator("#message")).to_contain_text("1000")
+        wait_state(page, seed=1679700, iterations=20, z=1)
+        wait_tiles(page, "1679700")
+        expect(page.locator("#iterations")).to_have_value("20")
+    finally:
+        w.context.close()
+    # the one error expected: the server's 400 for the link's parameters (and its console line)
+    assert any("400" in e and "iterations=100000" in e for e in w.errors), w.errors
+    w.errors = [e for e in w.errors if "400" not in e]
+    w.check()
+
+
 def test_controls_change_the_artwork_and_save_view_writes_it(page, server):
     page.goto(server.url + "?seed=6306593&z=2&a=0.5&b=0.5")
     wait_tiles(page, "6306593")

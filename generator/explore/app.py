@@ -9,8 +9,10 @@ leave it. Views are saved only to the file fixed when the server started.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import io
+import itertools
 import json
 import re
 import socket
@@ -48,6 +50,7 @@ EQUALISERS_KEPT = 8  # speed-shading colour curves, one per parameters
 MAX_PALETTE = 4000  # characters of a palette of one's own (256 colours, '#rrggbb,' each)
 MAX_BODY = 16 * 1024  # bytes of a save request
 MAX_TITLE = 200
+HOME_ZOOMS = (0, 1)  # rendered at start: the page's first tiles
 # What the page may change.
 PARAMETERS = ("seed", "init", "iterations", "points", "threshold", "shade", "palette")
 # Names a browser may use for a server on this machine. Any other Host header is refused, so
@@ -260,6 +263,24 @@ def create_app(base: ArtworkSpec, *, save: Path | None = None,
         image.save(buf, format="PNG")
         return buf.getvalue()
 
+    async def render_into_cache(spec: ArtworkSpec, z: int, x: int, y: int,
+                                request: Request | None = None) -> bytes | None:
+        """Tile (z, x, y) rendered into the cache, one tile at a time; None when nothing was
+        rendered: the tile was cached meanwhile, or `request` was given up while it waited."""
+        key = tiles.tile_spec(spec, z, x, y).id
+        async with render_lock:
+            if cache.get(key) is not None:  # rendered for another request while this waited
+                return None
+            # A tile the page no longer needs (its request was cancelled while it waited) is
+            # not rendered: that is how the server keeps up with a drag.
+            if request is not None and (await request.is_disconnected()
+                                        or await request.is_disconnected()):
+                stats["cancelled"] += 1
+                return None
+            png = await run_in_threadpool(tile_png, spec, z, x, y)
+            cache.put(key, png)
+            return png
+
     async def tile(request: Request) -> Response:
         spec = parameters(base, _query(request))
         z = _integer("z", request.path_params["z"], 0, tiles.max_zoom(spec))
@@ -268,22 +289,34 @@ def create_app(base: ArtworkSpec, *, save: Path | None = None,
         y = _integer("y", request.path_params["y"], allowed.start, allowed.stop - 1)
         key = tiles.tile_spec(spec, z, x, y).id
         png = cache.get(key)
-        if png is None:
-            async with render_lock:
-                png = cache.get(key)  # rendered for another request while this one waited
-                if png is None:
-                    # A tile the page no longer needs (its request was cancelled while it
-                    # waited) is not rendered: that is how the server keeps up with a drag.
-                    if await request.is_disconnected() or await request.is_disconnected():
-                        stats["cancelled"] += 1
-                        return Response(status_code=499)
-                    png = await run_in_threadpool(tile_png, spec, z, x, y)
-                    cache.put(key, png)
-                    stats["rendered"] += 1
-        else:
+        if png is not None:
             stats["cached"] += 1
+        elif (png := await render_into_cache(spec, z, x, y, request)) is not None:
+            stats["rendered"] += 1
+        else:
+            png = cache.get(key)
+            if png is None:
+                return Response(status_code=499)
         return Response(png, media_type="image/png",
                         headers={"Cache-Control": "private, max-age=3600"})
+
+    async def home():
+        if base.window != ArtworkSpec.window:
+            return  # the page starts elsewhere
+        for z in HOME_ZOOMS:
+            for x, y in itertools.product(range(1 << z), repeat=2):
+                await render_into_cache(base, z, x, y)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        # The page shows [-8, 8]² first: its tiles at zooms 0 and 1 are the first it asks for
+        # under a map smaller than 2048 pixels (the whole view under 512, the coarse layer
+        # under 512 to 2047). Rendered while the browser opens the page, the first view comes
+        # sooner. A failure here is met again, and reported, by the request for the tile.
+        task = asyncio.create_task(home())
+        task.add_done_callback(lambda task: task.cancelled() or task.exception())
+        yield
+        task.cancel()
 
     def config(request: Request) -> Response:
         per_point = dataclasses.replace(base, init="per-point")
@@ -345,6 +378,7 @@ def create_app(base: ArtworkSpec, *, save: Path | None = None,
                 Route("/api/view", view), Route("/api/save", save_view, methods=["POST"]),
                 Route("/api/status", status), Mount("/", static)],
         exception_handlers={BadRequest: bad_request, HTTPException: http_error},
+        lifespan=lifespan,
         middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))])
 
 

@@ -208,7 +208,7 @@
     fillForm();
     $("iterations").max = config.limits.iterations;
     $("points").max = config.limits.points;
-    map = L.map("map", {crs: crs, zoomSnap: 1, zoomDelta: 1, minZoom: 0,
+    map = L.map("map", {crs: crs, zoomSnap: 1, zoomDelta: 1, minZoom: 0, fadeAnimation: false,
                         maxZoom: config.max_zoom[params.init], attributionControl: false});
     var z = parseInt(url.get("z"), 10), a = parseFloat(url.get("a")), b = parseFloat(url.get("b"));
     if (isFinite(z) && isFinite(a) && isFinite(b)) {
@@ -240,11 +240,17 @@
     FIELDS.forEach(function (k) { defaults[k] = String(config.parameters[k]); });
     var linked = L.extend({}, params);
     params = defaults;
+    map.getContainer().focus();
+    if (FIELDS.every(function (k) { return linked[k] === defaults[k]; })) {
+      makeLayers();  // the server's own parameters, valid: their tiles need not wait for it
+      onMoved();
+      return;
+    }
     apply(linked).then(function (ok) {
       if (ok) { return; }
       var why = $("message").textContent;
       return apply(defaults).then(function () { say("the link's parameters were refused: " + why); });
-    }).then(function () { map.getContainer().focus(); });
+    });
   }
 
   fetch("api/config").then(function (r) { return r.json(); }).then(start).catch(function (e) {
