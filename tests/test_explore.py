@@ -4,10 +4,13 @@ on, static files stay in their folder, saved views are seeds files `attnart buil
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import io
+import json
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -26,6 +29,7 @@ pytest.importorskip("uvicorn")
 from explorer import Explorer  # noqa: E402
 
 from generator import cli, shade  # noqa: E402
+from generator.errors import SpecError  # noqa: E402
 from generator.explore import app as explore_app  # noqa: E402
 from generator.explore import tiles  # noqa: E402
 from generator.render import to_image  # noqa: E402
@@ -110,6 +114,23 @@ def test_tile_range_and_max_zoom_follow_the_mode():
     assert tiles.tile_range(shared, 3) == range(-8, 16)
 
 
+@pytest.mark.parametrize("init", ["shared", "per-point"])
+def test_every_tile_is_a_spec_render_takes_and_the_next_one_out_is_not(init):
+    """Shared tiles reach one plane-width beyond [-8, 8]² until float32 cannot tell their
+    pixels apart there: the ranges are as wide as they can be."""
+    spec = ArtworkSpec(seed=1, init=init)
+    for z in range(tiles.max_zoom(spec) + 1):
+        r = tiles.tile_range(spec, z)
+        for x, y in [(r.start, r.start), (r.stop - 1, r.stop - 1), (r.start, r.stop - 1)]:
+            tiles.tile_spec(spec, z, x, y)  # no SpecError
+        if init == "shared" and r.stop < (2 << z):  # narrowed: the next tile out fails
+            for x, y in [(r.start - 1, 0), (0, r.stop)]:
+                with pytest.raises(SpecError, match="distinct float32"):
+                    tiles.tile_spec(spec, z, x, y)
+    shared = ArtworkSpec(seed=1, init="shared")
+    assert [len(tiles.tile_range(shared, z)) >> z for z in (14, 15, 16)] == [3, 2, 1]
+
+
 def test_lru_keeps_recent_tiles_within_its_bytes():
     cache = explore_app.LRU(100)
     for i in range(10):
@@ -126,8 +147,10 @@ def test_saved_artworks_read_back_with_any_title(tmp_path):
                          window=tiles.pixel_window(5, 123 * s, -77, 40), wq="identity")
              for s, t in enumerate(titles)]
     for spec in specs:
-        assert explore_app.append_artwork(path, spec)
-    assert not explore_app.append_artwork(path, specs[2])  # already there: not repeated
+        assert explore_app.append_artwork(path, spec) is None  # added
+    # already there, under its own title: not repeated, and the title it has comes back
+    renamed = dataclasses.replace(specs[2], title="another name")
+    assert explore_app.append_artwork(path, renamed).title == titles[2]
     back = load_seeds(path)
     assert back == specs and [s.title for s in back] == titles
     assert [s.id for s in back] == [s.id for s in specs]
@@ -236,15 +259,23 @@ BAD_TILES = [
     "tiles/0/0/0.png?shade=speed&palette=%23zzzzzz,%23000000",
     "tiles/0/0/0.png?shade=speed&palette=%23000000",
     "tiles/0/0/0.png?shade=speed&palette=" + "%23000000," * 600,
+    "tiles/0/0/0.png?shade=speed&palette=" + "n" * 3000,
+    "tiles/0/0/0.png?threshold=1_0", "tiles/0/0/0.png?threshold=%D9%A1",  # '1' in Arabic
+    # shared tiles end where float32 cannot tell pixels apart: 24, 16 and 8 from the centre
+    "tiles/14/-16385/0.png", "tiles/15/-16385/0.png", "tiles/16/65536/0.png",
+    "tiles/16/-1/40000.png", "api/view?z=16&px=16777000&py=0&size=256",
+    "api/view?init=per-point&z=8&px=0&py=0&size=256",  # past per-point's deepest zoom
+    "api/view?z=1&px=-5000&py=0&size=256",  # off every tile
+    "api/nope", "api/config/x",
 ]
 
 
 def test_bad_parameters_get_400_json_and_the_server_goes_on(shared):
     for path in BAD_TILES:
         status, body, kind = shared.get(path)
-        assert status == 400, path
+        assert status == (404 if path.startswith("api/nope") or path.endswith("/x") else 400), path
         assert kind == "application/json", path
-        message = __import__("json").loads(body)["error"]
+        message = json.loads(body)["error"]
         assert isinstance(message, str) and 0 < len(message) < 300, path
         assert "\n" not in message
     status, _, kind = shared.get(f"tiles/0/0/0.png?{tile_query(3)}")
@@ -258,7 +289,9 @@ def test_bad_saves_are_refused_and_the_file_kept(shared):
     bad = [good | {"file": "/tmp/elsewhere.toml"}, good | {"size": 4}, good | {"z": 1.5},
            good | {"seed": -3}, good | {"title": "x" * 201}, good | {"title": 5},
            good | {"title": "two\nlines"}, good | {"title": "\ud800"},
-           good | {"threshold": "abc"}, good | {"init": ["shared"]}, {"seed": 5}, [good], "x"]
+           good | {"threshold": "abc"}, good | {"init": ["shared"]}, {"seed": 5}, [good], "x",
+           good | {"threshold": True}, good | {"threshold": None}, good | {"threshold": [1]},
+           good | {"z": 16, "px": 16777200, "init": "shared"}]  # across b = 8
     for body in bad:
         status, reply = shared.json("api/save", body)
         assert status == 400 and reply["error"], body
@@ -270,22 +303,54 @@ def test_bad_saves_are_refused_and_the_file_kept(shared):
         assert response.status == 400 and b"error" in response.read()
     conn.request("GET", "/api/save")
     response = conn.getresponse()
-    assert response.status in (404, 405)  # no GET there
-    response.read()
+    assert response.status == 405 and b"error" in response.read()  # no GET there
     conn.close()
     assert (path.read_bytes() if path.exists() else None) == before
+
+
+def test_a_save_file_broken_while_serving_gets_a_json_409(shared):
+    path = shared.folder / "picks.toml"
+    kept = path.read_bytes() if path.exists() else None
+    try:
+        for broken in ("garbage = = =\n", "[[artwork]]\nseed = 'bad'\n"):
+            path.write_text(broken)
+            status, reply = shared.json("api/save", {"seed": 5, "z": 1, "px": 0, "py": 0,
+                                                     "size": 64})
+            assert status == 409 and "picks.toml" in reply["error"], reply
+            assert path.read_text() == broken
+    finally:
+        path.unlink()
+        if kept is not None:
+            path.write_bytes(kept)
+
+
+def test_saves_take_any_case_of_json_and_titles_with_any_spaces(shared):
+    body = json.dumps({"seed": 9, "z": 2, "px": 10, "py": 20, "size": 64,
+                       "title": "no\u00a0break and\u2003em space"}).encode()
+    conn = http.client.HTTPConnection("127.0.0.1", shared.port, timeout=30)
+    conn.request("POST", "/api/save", body=body,
+                 headers={"Content-Type": "Application/JSON; charset=UTF-8"})
+    response = conn.getresponse()
+    reply = json.loads(response.read())
+    conn.close()
+    assert response.status == 200 and reply["title"] == "no\u00a0break and\u2003em space"
 
 
 def test_requests_for_other_host_names_are_refused(shared):
     """A page on an attacker's domain that resolves to 127.0.0.1 gets nothing (DNS rebinding)."""
     for host, status in (("evil.example", 400), (f"evil.example:{shared.port}", 400),
-                         (f"localhost:{shared.port}", 200), (f"127.0.0.1:{shared.port}", 200)):
+                         ("[::2]:80", 400), ("[::1", 400), ("127.0.0.1.evil.example", 400),
+                         (f"localhost:{shared.port}", 200), (f"127.0.0.1:{shared.port}", 200),
+                         ("[::1]", 200), (f"[::1]:{shared.port}", 200), ("localhost", 200)):
         conn = http.client.HTTPConnection("127.0.0.1", shared.port, timeout=30)
         conn.request("GET", "/api/config", headers={"Host": host})
         response = conn.getresponse()
-        response.read()
+        body = response.read()
         conn.close()
         assert response.status == status, host
+        if status == 400:
+            assert response.getheader("content-type") == "application/json"
+            assert "--host" in json.loads(body)["error"], host
 
 
 def test_saving_is_off_without_save(unsaved):
@@ -333,6 +398,32 @@ def test_tiles_nobody_waits_for_are_not_rendered(shared):
     assert status == 200 and shared.json("api/status")[1]["cached"] > after["cached"]
 
 
+def test_ctrl_c_leaves_the_tiles_still_queued_unrendered(tmp_path):
+    """Ctrl-C waits for the tile rendering, not for every tile queued behind it."""
+    server = Explorer("--window=0,1,0,1", *COMMON, cwd=tmp_path)  # nothing rendered at start
+    statuses = {}
+
+    def get(i):  # the slowest tiles the limits allow, on the boundary: seconds each
+        query = tile_query(1679700 + i, iterations=1000, points=64)
+        statuses[i] = server.get(f"tiles/5/14/17.png?{query}")[0]
+
+    try:
+        asking = [threading.Thread(target=get, args=(i,)) for i in range(4)]
+        for thread in asking:
+            thread.start()
+            time.sleep(0.05)
+        time.sleep(0.3)  # the first is rendering, the others wait
+        server.process.send_signal(signal.SIGINT)
+        assert server.process.wait(timeout=60) == 130
+        for thread in asking:
+            thread.join()
+        assert set(statuses.values()) <= {200, 499} and list(statuses.values()).count(499) >= 2
+        assert server.process.stderr.read().strip() == (
+            "attnart: interrupted; nothing half-written was left")
+    finally:
+        server.stop()
+
+
 # ---- the command line ------------------------------------------------------------------------
 
 
@@ -370,6 +461,10 @@ def test_explore_without_the_extra_says_how_to_install(monkeypatch, capsys):
     (["--port", "70000"], "--port must be in 0..65535"),
     (["--save", "/nonexistent-folder/picks.toml"], "does not exist"),
     (["--iterations", "-1"], "iterations must be"),
+    (["--iterations", "1001"], "at most --iterations 1000"),
+    (["--points", "65"], "--points 64"),
+    (["--backend", "nope"], "backend"),
+    (["--backend", "triton"], "cannot run on cpu"),
 ])
 def test_explore_bad_options_exit_2(capsys, args, message):
     assert cli.main(["explore", *args]) == 2
@@ -377,12 +472,15 @@ def test_explore_bad_options_exit_2(capsys, args, message):
     assert message in err and len(err.splitlines()) == 1
 
 
-def test_explore_refuses_a_save_file_that_is_not_toml(tmp_path, capsys):
-    path = tmp_path / "notes.toml"
-    path.write_bytes(b"my notes, not toml = = \xff")
-    assert cli.main(["explore", "--port", "0", "--save", str(path)]) == 2
-    assert "not a seeds TOML file" in capsys.readouterr().err
-    assert path.read_bytes() == b"my notes, not toml = = \xff"
+def test_explore_refuses_a_save_file_that_is_not_a_seeds_file(tmp_path, capsys):
+    notes, project = tmp_path / "notes.toml", tmp_path / "pyproject.toml"
+    notes.write_bytes(b"my notes, not toml = = \xff")
+    project.write_text('[project]\nname = "mine"\n')
+    for path, message in ((notes, "not a seeds TOML file"), (project, "not a seeds file")):
+        kept = path.read_bytes()
+        assert cli.main(["explore", "--port", "0", "--save", str(path)]) == 2
+        assert message in capsys.readouterr().err
+        assert path.read_bytes() == kept
 
 
 def test_the_page_passes_the_nu_html_checker(tmp_path):

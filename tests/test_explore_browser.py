@@ -140,6 +140,27 @@ def test_a_link_with_refused_parameters_opens_the_servers_own(browser, server):
     w.check()
 
 
+def test_the_view_stays_where_there_are_tiles(page, server):
+    """Shared tiles stop at b = 8 at zoom 16 (float32 is too coarse beyond): a view there
+    asks for none past it. Per-point tiles keep to [-8, 8]²: the keys cannot pan off it."""
+    page.goto(server.url + "?seed=1679700&z=16&a=1&b=8.0001")
+    wait_tiles(page, "1679700", at_least=1)
+    assert float(wait_state(page, z=16)["b"]) < 8  # held inside
+    assert not page.locator("#message").text_content()
+    page.goto(server.url + "?seed=1679700&init=per-point&z=1&a=0&b=0")
+    wait_tiles(page, "1679700", at_least=1)
+    page.locator("#map").focus()
+    for _ in range(12):
+        page.keyboard.press("ArrowLeft")
+        page.wait_for_timeout(50)
+    page.wait_for_timeout(500)
+    box = page.locator("#map").bounding_box()
+    half = min(box["width"], box["height"]) / 2 / 2 ** (4 + 1)  # half the view, in b
+    assert float(state(page)["b"]) >= -8 + half - 1e-6
+    expect(page.locator("#command code")).to_contain_text("attnart render 1679700 ")
+    assert not page.locator("#message").text_content()
+
+
 def test_controls_change_the_artwork_and_save_view_writes_it(page, server):
     page.goto(server.url + "?seed=6306593&z=2&a=0.5&b=0.5")
     wait_tiles(page, "6306593")

@@ -14,8 +14,10 @@ import dataclasses
 import io
 import itertools
 import json
+import logging
 import re
 import socket
+import unicodedata
 from collections import OrderedDict
 from pathlib import Path
 
@@ -24,15 +26,15 @@ import uvicorn
 from PIL import Image
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from generator import rng, shade
+from generator import kernels, rng, shade
 from generator.errors import ArtError, OutputError, SpecError
 from generator.explore import tiles
 from generator.files import write_files
@@ -53,8 +55,7 @@ MAX_TITLE = 200
 HOME_ZOOMS = (0, 1)  # rendered at start: the page's first tiles
 # What the page may change.
 PARAMETERS = ("seed", "init", "iterations", "points", "threshold", "shade", "palette")
-# Names a browser may use for a server on this machine. Any other Host header is refused, so
-# that a web page whose domain an attacker points at 127.0.0.1 (DNS rebinding) cannot use it.
+# Names a browser may use for a server on this machine; HostCheck refuses any other.
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -102,11 +103,17 @@ def _integer(name: str, text, low: int, high: int) -> int:
     return text
 
 
-def _number(name: str, text) -> float:
-    try:
-        return float(text) if isinstance(text, (str, int, float)) else float("nan")
-    except ValueError:
-        raise BadRequest(f"{name} must be a number, got {str(text)[:40]!r}") from None
+NUMBER = re.compile(r"[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def _number(name: str, value) -> float:
+    """A number as JSON gives it or as text in plain decimal notation (no '1_0', no digits
+    of other scripts, which Python's float() would take)."""
+    if isinstance(value, str) and NUMBER.fullmatch(value):
+        return float(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    raise BadRequest(f"{name} must be a number, got {str(value)[:40]!r}")
 
 
 def parameters(base: ArtworkSpec, given: dict) -> ArtworkSpec:
@@ -149,7 +156,12 @@ def _palette(text) -> str | list[str] | None:
                          f"{MAX_PALETTE} characters")
     if not text:
         return None
-    return text.split(",") if "," in text or text.startswith("#") else text
+    if "," in text or text.startswith("#"):
+        return text.split(",")
+    if text not in shade.PALETTES:
+        raise BadRequest(f"palette must be one of {', '.join(shade.PALETTES)} or "
+                         f"'#rrggbb,...' colours, got {text[:40]!r}")
+    return text
 
 
 def _query(request: Request) -> dict:
@@ -160,22 +172,32 @@ def _query(request: Request) -> dict:
     return dict(params)
 
 
+def _one_line(text: str) -> bool:
+    """Printable, spaces of any kind included, and no line or paragraph break."""
+    return all(ch.isprintable() or unicodedata.category(ch) == "Zs" for ch in text)
+
+
 def view_spec(base: ArtworkSpec, given: dict) -> ArtworkSpec:
     """The artwork of a view: `size`² pixels at zoom `z` from pixel (`px`, `py`), titled."""
     given = dict(given)
-    z = _integer("z", given.pop("z", None), 0, tiles.MAX_ZOOM)
-    size = _integer("size", given.pop("size", None), MIN_SIDE, MAX_RESOLUTION)
-    reach = tiles.world_size(z) * (1 + tiles.WORLD_TILES_AROUND)  # as far as tiles go
-    px = _integer("px", given.pop("px", None), -reach, reach)
-    py = _integer("py", given.pop("py", None), -reach, reach)
+    view = {k: given.pop(k, None) for k in ("z", "size", "px", "py")}
     title = given.pop("title", "")
-    if not isinstance(title, str) or len(title) > MAX_TITLE or not title.isprintable():
+    spec = parameters(base, given)
+    z = _integer("z", view["z"], 0, tiles.max_zoom(spec))
+    size = _integer("size", view["size"], MIN_SIDE, MAX_RESOLUTION)
+    px, py = (_integer(k, view[k], -(2**53), 2**53) for k in ("px", "py"))
+    allowed = tiles.tile_range(spec, z)
+    first, stop = allowed.start * tiles.TILE, allowed.stop * tiles.TILE  # pixels of the tiles
+    if not (first - size < px < stop and first - size < py < stop):
+        raise BadRequest("the view lies off the plane's tiles: pan back towards [-8, 8]²")
+    if not isinstance(title, str) or len(title) > MAX_TITLE or not _one_line(title):
         raise BadRequest(f"title must be one line of printable text, at most {MAX_TITLE} "
                          "characters")
-    spec = parameters(base, given)
-    window = tiles.pixel_window(z, px, py, size)
-    return dataclasses.replace(spec, window=window, resolution=size,
-                               title=title.strip() or f"Seed {spec.seed}")
+    try:
+        return dataclasses.replace(spec, window=tiles.pixel_window(z, px, py, size),
+                                   resolution=size, title=title.strip() or f"Seed {spec.seed}")
+    except SpecError as e:
+        raise BadRequest(f"this view cannot be rendered: {e}") from None
 
 
 # ---- saving views ------------------------------------------------------------------------
@@ -193,28 +215,68 @@ def check_save(path: Path) -> None:
         except (OSError, ValueError) as e:
             raise OutputError(f"--save {path} is not a seeds TOML file ({e}); give a new "
                               "file or a seeds file") from None
-        if data.get("artwork") is not None:
+        others = sorted(set(data) - {"artwork"})
+        if others:
+            raise OutputError(f"--save {path} is a TOML file but not a seeds file (it has "
+                              f"{others[0]!r}); give a new file or a seeds file")
+        if data:
             load_seeds(path)
 
 
-def append_artwork(path: Path, spec: ArtworkSpec) -> bool:
-    """Append `spec` to the seeds file `path` in one atomic write; False if already there."""
+def append_artwork(path: Path, spec: ArtworkSpec) -> ArtworkSpec | None:
+    """Append `spec` to the seeds file `path` in one atomic write; None when added, else the
+    artwork already there (the same id, perhaps under another title)."""
     text = path.read_text() if path.exists() else (
         "# Views saved by attnart explore; publish them with attnart build --seeds FILE.\n")
-    if "[[artwork]]" in text and spec.id in {s.id for s in load_seeds(path)}:
-        return False
+    if "[[artwork]]" in text:
+        there = next((s for s in load_seeds(path) if s.id == spec.id), None)
+        if there is not None:
+            return there
     text = (text + ("" if text.endswith("\n") else "\n") + "\n"
             + artwork_toml(spec, every_field=True))
     tomllib.loads(text)  # never write a file that would not read back
     write_files({path: text.encode()})
-    return True
+    return None
 
 
 # ---- the app -----------------------------------------------------------------------------
 
 
+def _tile_ranges(spec: ArtworkSpec) -> list[list[int]]:
+    """[first, stop) of the tile indices at each zoom, for the page."""
+    ranges = (tiles.tile_range(spec, z) for z in range(tiles.max_zoom(spec) + 1))
+    return [[r.start, r.stop] for r in ranges]
+
+
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
+
+
+def _host_name(header: str) -> str:
+    """The name in a Host header: 'name', 'name:port', '[v6]' or '[v6]:port'."""
+    if header.startswith("["):
+        name, bracket, _ = header[1:].partition("]")
+        return name if bracket else ""
+    return header.partition(":")[0]
+
+
+class HostCheck:
+    """Refuses, with a 400 and a JSON message, a request naming any host but `hosts` ("*":
+    any): a web page whose domain an attacker points at 127.0.0.1 (DNS rebinding) names its
+    own."""
+
+    def __init__(self, app, hosts: tuple[str, ...]):
+        self.app, self.hosts = app, hosts
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and "*" not in self.hosts:
+            host = Headers(scope=scope).get("host", "")
+            if _host_name(host) not in self.hosts:
+                await _error(400, f"this server answers to {', '.join(self.hosts)} only, not "
+                             f"{host[:60]!r}; start attnart explore with --host to serve "
+                             "others")(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def create_app(base: ArtworkSpec, *, save: Path | None = None,
@@ -222,6 +284,11 @@ def create_app(base: ArtworkSpec, *, save: Path | None = None,
                cache_bytes: int = CACHE_BYTES, hosts: tuple[str, ...] = LOOPBACK) -> Starlette:
     """The explorer for `base` (its seed and parameters are where the page starts), answering
     requests addressed to `hosts` only ("*": any)."""
+    if base.iterations > MAX_ITERATIONS or base.points > MAX_POINTS:
+        raise SpecError(f"the explorer renders at most --iterations {MAX_ITERATIONS} and "
+                        f"--points {MAX_POINTS} (each tile in seconds at most), got "
+                        f"{base.iterations} and {base.points}")
+    kernels.choose(backend, device)  # an unknown or unavailable backend fails now, not per tile
     if save is not None:
         check_save(save)
     cache, worlds, equalisers = LRU(cache_bytes), OrderedDict(), OrderedDict()
@@ -271,6 +338,8 @@ def create_app(base: ArtworkSpec, *, save: Path | None = None,
         async with render_lock:
             if cache.get(key) is not None:  # rendered for another request while this waited
                 return None
+            if app.state.closing:  # Ctrl-C: tiles still queued are not rendered
+                return None
             # A tile the page no longer needs (its request was cancelled while it waited) is
             # not rendered: that is how the server keeps up with a drag.
             if request is not None and (await request.is_disconnected()
@@ -319,7 +388,6 @@ def create_app(base: ArtworkSpec, *, save: Path | None = None,
         task.cancel()
 
     def config(request: Request) -> Response:
-        per_point = dataclasses.replace(base, init="per-point")
         return JSONResponse({
             "parameters": {"seed": str(base.seed), "init": base.init,
                            "iterations": base.iterations, "points": base.points,
@@ -327,8 +395,8 @@ def create_app(base: ArtworkSpec, *, save: Path | None = None,
                            "palette": shade.palette_text(base.palette)},
             "palettes": list(shade.PALETTES), "default_palette": shade.DEFAULT_PALETTE,
             "window": list(base.window), "tile": tiles.TILE,
-            "max_zoom": {"shared": tiles.MAX_ZOOM, "per-point": tiles.max_zoom(per_point)},
-            "world_tiles_around": tiles.WORLD_TILES_AROUND,
+            "tile_ranges": {init: _tile_ranges(dataclasses.replace(base, init=init))
+                            for init in ("shared", "per-point")},
             "limits": {"iterations": MAX_ITERATIONS, "points": MAX_POINTS},
             "save": save.name if save is not None else None,
         })
@@ -344,7 +412,8 @@ def create_app(base: ArtworkSpec, *, save: Path | None = None,
     async def save_view(request: Request) -> Response:
         if save is None:
             return _error(409, "saving is off: start attnart explore with --save FILE.toml")
-        if request.headers.get("content-type", "").split(";")[0] != "application/json":
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind != "application/json":  # which a cross-site form cannot send
             raise BadRequest("send the view as application/json")
         body = b""
         async for chunk in request.stream():
@@ -359,9 +428,12 @@ def create_app(base: ArtworkSpec, *, save: Path | None = None,
             raise BadRequest("the view must be a JSON object")
         spec = view_spec(base, given)
         async with save_lock:
-            added = await run_in_threadpool(append_artwork, save, spec)
-        return JSONResponse(describe_view(spec) | {"saved": added, "file": save.name,
-                                                   "title": spec.title})
+            try:
+                there = await run_in_threadpool(append_artwork, save, spec)
+            except (ArtError, OSError, ValueError) as e:  # the file, changed since the start
+                return _error(409, f"cannot save into {save.name}: {e}")
+        return JSONResponse(describe_view(spec) | {"saved": there is None, "file": save.name,
+                                                   "title": (there or spec).title})
 
     def status(request: Request) -> Response:
         return JSONResponse(stats | {"cache_tiles": len(cache), "cache_bytes": cache.size})
@@ -372,14 +444,16 @@ def create_app(base: ArtworkSpec, *, save: Path | None = None,
     async def http_error(request: Request, exc: HTTPException) -> Response:
         return _error(exc.status_code, str(exc.detail))
 
+    api = [Route("/config", config), Route("/view", view),
+           Route("/save", save_view, methods=["POST"]), Route("/status", status)]
     static = StaticFiles(packages=[("generator.explore", "static")], html=True)
-    return Starlette(
-        routes=[Route("/tiles/{z}/{x}/{y}.png", tile), Route("/api/config", config),
-                Route("/api/view", view), Route("/api/save", save_view, methods=["POST"]),
-                Route("/api/status", status), Mount("/", static)],
+    app = Starlette(
+        routes=[Route("/tiles/{z}/{x}/{y}.png", tile), Mount("/api", routes=api),
+                Mount("/", static)],
         exception_handlers={BadRequest: bad_request, HTTPException: http_error},
-        lifespan=lifespan,
-        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))])
+        lifespan=lifespan, middleware=[Middleware(HostCheck, hosts=hosts)])
+    app.state.closing = False  # set by serve() on Ctrl-C
+    return app
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -402,7 +476,18 @@ def url_of(sock: socket.socket) -> str:
     return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
 
 
+class _Server(uvicorn.Server):
+    def handle_exit(self, sig, frame):
+        # uvicorn lets the requests in hand finish: tiles queued behind the one rendering
+        # would keep Ctrl-C waiting for all of them. A second Ctrl-C cancels what is left,
+        # which the user asked for: no traceback for each cancelled request.
+        if self.config.app.state.closing:
+            logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
+        self.config.app.state.closing = True
+        super().handle_exit(sig, frame)
+
+
 def serve(app: Starlette, sock: socket.socket) -> None:
     """Serve `app` on `sock` until interrupted."""
     config = uvicorn.Config(app, log_level="warning", access_log=False)
-    uvicorn.Server(config).run(sockets=[sock])
+    _Server(config).run(sockets=[sock])

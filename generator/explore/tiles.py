@@ -29,7 +29,7 @@ from generator.spec import MAX_RESOLUTION, ArtworkSpec
 
 TILE = 256  # pixels a side of every tile
 MAX_ZOOM = 16  # h = 2^-20: one float32 step of a and b near 8
-WORLD_TILES_AROUND = 1  # shared mode: tiles reach one world width beyond [-8, 8]²
+WORLD_TILES_AROUND = 1  # shared mode: tiles reach one world width beyond [-8, 8]² (zoom <= 14)
 
 
 def spacing(z: int) -> float:
@@ -68,9 +68,13 @@ def max_zoom(spec: ArtworkSpec) -> int:
 def tile_range(spec: ArtworkSpec, z: int) -> range:
     """The tile indices x (and y) that exist at zoom z."""
     count = 1 << z
-    if spec.init == "shared":
-        return range(-WORLD_TILES_AROUND * count, (1 + WORLD_TILES_AROUND) * count)
-    return range(count)
+    if spec.init != "shared":
+        return range(count)
+    # A pixel samples an odd multiple of h / 2 = 2^-(5 + z), which float32 holds where
+    # |a| < 2^(19 - z); further out neighbouring pixels would sample the same float32 value.
+    reach = min(8 + 16 * WORLD_TILES_AROUND, 2 ** (19 - z))  # |a| and |b| tiles reach to
+    around = (reach - 8) * count // 16
+    return range(-around, count + around)
 
 
 def tile_spec(spec: ArtworkSpec, z: int, x: int, y: int) -> ArtworkSpec:

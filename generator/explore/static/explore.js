@@ -68,33 +68,55 @@
     $("command").firstChild.textContent = reply.command;
   }
 
-  function bounds(init) {
-    var k = init === "shared" ? 1 + 2 * config.world_tiles_around : 1;
-    var half = 8 * k - 1e-9;
-    return L.latLngBounds([[-half, -half], [half, half]]);
+  function maxZoom(init) { return config.tile_ranges[init].length - 1; }
+
+  // Where the tiles of zoom z are in `init` mode: tile x spans b from -8 + x w, tile y spans
+  // a down from 8 - y w (w = 16 / 2^z), for x and y in the server's [first, stop).
+  function reach(init, z) {
+    z = Math.min(z, maxZoom(init));
+    var r = config.tile_ranges[init][z], w = 16 / Math.pow(2, z);
+    return L.latLngBounds([[8 - r[1] * w, -8 + r[0] * w], [8 - r[0] * w, -8 + r[1] * w]]);
   }
 
+  // The view stays where there are tiles (in shared mode that narrows at zooms 15 and 16,
+  // where float32 tells fewer pixels apart beyond [-8, 8]²). Moved inside at once, not
+  // animated: the view the server is asked about is the one that stays.
+  function limitView() {
+    var inside = reach(params.init, map.getZoom());
+    map.panInsideBounds(inside, {animate: false});
+    map.setMaxBounds(inside);
+  }
+
+  // A tile layer asking only for tiles that exist: x and y in options.ranges[zoom].
+  var Tiles = L.TileLayer.extend({
+    _isValidTile: function (coords) {
+      var r = this.options.ranges[coords.z + this.options.zoomOffset];
+      return !!r && coords.x >= r[0] && coords.x < r[1] && coords.y >= r[0] && coords.y < r[1];
+    }
+  });
+
   // Two layers: a coarse one (tiles of the zoom above, shown 2x: a quarter of the work) that
-  // covers the view first, under the fine one. The coarse one keeps to [-8, 8]², so that
-  // the first view, all of it, is one tile. Replacing them on a change removes every old tile, which aborts
-  // its request; the server then skips rendering it.
+  // covers the view first, under the fine one. The coarse one keeps to [-8, 8]² (tiles 0 to
+  // 2^z - 1), so that the first view, all of it, is one tile. Replacing them on a change
+  // removes every old tile, which aborts its request; the server then skips rendering it.
   function makeLayers() {
     layers.forEach(function (layer) { map.removeLayer(layer); });
-    var maxZoom = config.max_zoom[params.init];
-    map.setMaxZoom(maxZoom);
+    var max = maxZoom(params.init), plane = [];
+    for (var z = 0; z <= max; z++) { plane.push([0, Math.pow(2, z)]); }
+    map.setMaxZoom(max);
     var url = "tiles/{z}/{x}/{y}.png?" + paramQuery(params);
-    var common = {maxNativeZoom: maxZoom, maxZoom: maxZoom, keepBuffer: 1,
-                  updateWhenZooming: false};
+    var common = {maxNativeZoom: max, maxZoom: max, keepBuffer: 1, updateWhenZooming: false};
     layers = [
-      L.tileLayer(url, L.extend({tileSize: 2 * config.tile, zoomOffset: -1, minZoom: 1,
-                                 bounds: bounds("per-point"), className: "coarse"}, common)),
-      L.tileLayer(url, L.extend({tileSize: config.tile, bounds: bounds(params.init),
-                                 className: "fine"}, common))
+      new Tiles(url, L.extend({tileSize: 2 * config.tile, zoomOffset: -1, minZoom: 1,
+                               ranges: plane, className: "coarse"}, common)),
+      new Tiles(url, L.extend({tileSize: config.tile, ranges: config.tile_ranges[params.init],
+                               className: "fine"}, common))
     ];
     layers.forEach(function (layer) {
       layer.on("tileerror", function () { say("a tile failed to load; is the server running?"); });
       layer.addTo(map);
     });
+    limitView();
   }
 
   // The palette list: the server's names, and a palette of one's own ('#rrggbb,...', from
@@ -126,13 +148,10 @@
 
   function apply(candidate) {
     return describe(candidate).then(function (reply) {
-      var initChanged = candidate.init !== params.init;
       params = candidate;
       say("");
       fillForm();
-      makeLayers();
-      if (initChanged && map.getZoom() > map.getMaxZoom()) { map.setZoom(map.getMaxZoom()); }
-      if (initChanged && params.init !== "shared") { map.panInsideBounds(bounds(params.init)); }
+      makeLayers();  // a mode's deepest zoom and its tiles' reach hold the view
       showCommand(reply);
       writeUrl();
       showWindow();
@@ -209,7 +228,8 @@
     $("iterations").max = config.limits.iterations;
     $("points").max = config.limits.points;
     map = L.map("map", {crs: crs, zoomSnap: 1, zoomDelta: 1, minZoom: 0, fadeAnimation: false,
-                        maxZoom: config.max_zoom[params.init], attributionControl: false});
+                        maxZoom: maxZoom(params.init), maxBoundsViscosity: 1,
+                        attributionControl: false});
     var z = parseInt(url.get("z"), 10), a = parseFloat(url.get("a")), b = parseFloat(url.get("b"));
     if (isFinite(z) && isFinite(a) && isFinite(b)) {
       map.setView([a, b], z);
@@ -228,6 +248,7 @@
         ", b " + fmt(e.latlng.lng, map.getZoom());
     });
     map.on("moveend", onMoved);
+    map.on("zoomend", limitView);
     $("controls").addEventListener("change", changed);
     $("controls").addEventListener("keydown", function (e) {
       if (e.key === "Enter") { e.preventDefault(); changed(); }
