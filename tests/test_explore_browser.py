@@ -126,7 +126,7 @@ def test_a_link_with_refused_parameters_opens_the_servers_own(browser, server):
     w = Page(browser, server.url, viewport=VIEWPORT)
     try:
         page = w.page
-        w.goto("?seed=42&iterations=100000&z=1&a=0&b=0")
+        w.goto("?seed=42&iterations=100000&init=bogus&z=1&a=0&b=0")
         expect(page.locator("#message")).to_contain_text("the link's parameters were refused")
         expect(page.locator("#message")).to_contain_text("1000")
         wait_state(page, seed=1679700, iterations=20, z=1)
@@ -158,6 +158,11 @@ def test_the_view_stays_where_there_are_tiles(page, server):
     half = min(box["width"], box["height"]) / 2 / 2 ** (4 + 1)  # half the view, in b
     assert float(state(page)["b"]) >= -8 + half - 1e-6
     expect(page.locator("#command code")).to_contain_text("attnart render 1679700 ")
+    assert not page.locator("#message").text_content()
+    page.goto(server.url + "?seed=42&z=3&a=1000000&b=-1000000")  # a link far off the plane
+    wait_tiles(page, "42", at_least=1)
+    now = wait_state(page, seed=42, z=3)
+    assert float(now["a"]) <= 24 and float(now["b"]) >= -24
     assert not page.locator("#message").text_content()
 
 

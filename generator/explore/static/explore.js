@@ -228,7 +228,7 @@
     $("iterations").max = config.limits.iterations;
     $("points").max = config.limits.points;
     map = L.map("map", {crs: crs, zoomSnap: 1, zoomDelta: 1, minZoom: 0, fadeAnimation: false,
-                        maxZoom: maxZoom(params.init), maxBoundsViscosity: 1,
+                        maxZoom: maxZoom(config.parameters.init), maxBoundsViscosity: 1,
                         attributionControl: false});
     var z = parseInt(url.get("z"), 10), a = parseFloat(url.get("a")), b = parseFloat(url.get("b"));
     if (isFinite(z) && isFinite(a) && isFinite(b)) {
@@ -260,13 +260,14 @@
     var defaults = {};
     FIELDS.forEach(function (k) { defaults[k] = String(config.parameters[k]); });
     var linked = L.extend({}, params);
-    params = defaults;
+    params = defaults;  // until the server has checked the link's
     map.getContainer().focus();
     if (FIELDS.every(function (k) { return linked[k] === defaults[k]; })) {
       makeLayers();  // the server's own parameters, valid: their tiles need not wait for it
       onMoved();
       return;
     }
+    limitView();  // a link's view far off the plane comes back to it before it is described
     apply(linked).then(function (ok) {
       if (ok) { return; }
       var why = $("message").textContent;
