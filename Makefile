@@ -29,7 +29,7 @@ site: $(STAMP)
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless
 
 /usr/bin/jekyll:
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jekyll
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jekyll jekyll-theme-minima
 
 test: $(STAMP) /usr/bin/chromium /usr/bin/java /usr/bin/jekyll
 	$(BIN)/python -m ruff check generator tests benchmarks

@@ -5,11 +5,29 @@ window of a given width centred on a target point; the centre moves in step with
 so the target drifts to the middle as it grows. A morph interpolates W_Q and W_V linearly
 from the seed's to a second seed's. X(0) stays the first seed's throughout, in both init
 modes: it is drawn once for the frame's grid, so per-point noise stays put on the screen and
-only the map changes, never the dice.
+only the map changes, never the dice (but a keyframe, below, has a grid of its own).
 
-Colour (shade speed) is normalised once, on three keyframes (first, middle, last): every
+A zoom is made from keyframes, as deep-zoom tools make theirs (Kalles Fraktaler, zoomasm):
+frames are grouped so that the widest of a group is at most STEP times its narrowest, and
+one keyframe per group is rendered over all of the group's windows (plus a margin for the
+resampling filter) at the pixel spacing of its narrowest frame, so no frame is ever
+upsampled. A keyframe's middle, where the next keyframe lies, is not rendered but resampled
+from that one (its hole, filled finest first). Each frame is then resampled from its
+group's keyframe with a triangle filter as wide as a frame pixel's spacing (antialiased).
+
+The resampling is done on the field before colouring: on each pixel's palette position
+(the equalised speed field, or the labels as 0 and 1), not in linear light. The palettes
+are perceptually uniform, so averaging positions averages perceived lightness, which is
+what an exact frame's grey levels average to over an area; linear light would brighten
+every mixed pixel (half white and half black is 0.73 in sRGB, where the exact frame's
+pixels average 0.5). And every colour stays one of the palette's. `every_frame` renders
+every frame exactly instead, as morphs always are (W_Q and W_V change every frame, so
+nothing can be reused).
+
+Colour (shade speed) is normalised once, on three frames (first, middle, last): every
 frame is coloured by that one `shade.Equaliser`, so colours do not flicker as they would if
-each frame were equalised on its own.
+each frame were equalised on its own. From keyframes, those frames' fields are the
+keyframes' rendered samples inside their windows, the same areas sampled more finely.
 
 Encoding goes through PyAV (FFmpeg's libraries, shipped in its wheels, x264 included): the
 frames are encoded in the process as they come, into memory, and the file is written at the
@@ -22,20 +40,40 @@ from __future__ import annotations
 import dataclasses
 import io
 import math
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from tqdm import tqdm
 
-from generator import rng, shade
+from generator import kernels, rng, shade
 from generator.errors import OutputError, SpecError
 from generator.files import write_files
-from generator.render import render_field, render_labels, to_image
+from generator.render import chunks, matrices, render_field, render_labels, to_image
 from generator.spec import ArtworkSpec
 
 INSTALL = "pip install 'attention-art[video]'"
 MAX_FPS = 120
+# The encoded video is held in memory until it is written whole: 10 minutes at 30 fps, and
+# frames no larger than H.264's level 6.2 and browsers decode.
+MAX_FRAMES = 18_000
+MAX_SIDE = 4096
 CRF = 18  # x264's constant quality: visually lossless on these images
+# x264's speed/size trade-off: veryfast encodes a 720² frame in a third of medium's time (20
+# against 55 ms, which was a fifth of a keyframed zoom's time) for files within 10 % of its.
+PRESET = "veryfast"
+# Frame pixels of margin a keyframe renders past the frames it serves: the triangle filter
+# reaches one frame pixel beyond the centre of each edge pixel.
+MARGIN = 2
+# Width ratio between keyframes. Each keyframe skips the middle the next one covers (its
+# hole, filled from that one), so an octave costs (STEP² - 1) / log2(STEP) frames' pixels:
+# 3 at STEP 2, 2 at √2, 1.39 at best (STEP -> 1). A smaller STEP blurs the middle more, as
+# holes are filled from holes filled before: √2 leaves it 1.4 times as soft as the edges.
+STEP = 2**0.5
+X0_KEPT = 512 * 2**20  # bytes of per-point X(0) kept between exact frames (720²: 83 MB)
+GREYS = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)  # binary's "palette"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +91,9 @@ def frame_count(seconds: float, fps: int) -> int:
         raise SpecError(f"fps must be an integer in 1..{MAX_FPS}, got {fps}")
     if not (math.isfinite(seconds) and seconds > 0):
         raise SpecError(f"seconds must be a positive number, got {seconds}")
+    if seconds * fps > MAX_FRAMES:
+        raise SpecError(f"{seconds:g} s at {fps} fps is over the limit of {MAX_FRAMES} frames; "
+                        f"give at most {MAX_FRAMES // fps} --seconds at this fps")
     frames = round(seconds * fps)
     if frames < 2:
         raise SpecError(f"{seconds} s at {fps} fps is {frames} frame(s); a video needs at "
@@ -92,6 +133,9 @@ def frame_specs(spec: ArtworkSpec, motion: Motion, seconds: float,
     if spec.resolution % 2:
         raise SpecError(f"a video's frames need an even size (yuv420p); got resolution "
                         f"{spec.resolution}: use {spec.resolution + 1}")
+    if spec.resolution > MAX_SIDE:
+        raise SpecError(f"a video's frames are at most {MAX_SIDE}×{MAX_SIDE}; got resolution "
+                        f"{spec.resolution}")
     frames = frame_count(seconds, fps)
     specs = [dataclasses.replace(spec, window=w) for w in windows(spec, motion, frames)]
     if motion.morph is None and specs[0] == specs[-1]:
@@ -134,8 +178,26 @@ def check_output(path: Path, force: bool) -> None:
         raise OutputError(f"output folder {path.parent} does not exist; create it first")
     if path.is_dir():
         raise OutputError(f"{path} is a folder; give a file name ending in .mp4")
-    if path.exists() and not force:
-        raise OutputError(f"{path} exists; choose another name or use --force to replace it")
+    if path.exists() and not force and not _ours(path):
+        raise OutputError(f"{path} exists and was not made by attnart animate; choose another "
+                          "name or use --force to replace it")
+
+
+MARK = "made by attnart animate"  # the video's comment: an MP4 ends with it (moov's udta)
+
+
+def _ours(path: Path) -> bool:
+    """Whether `path` is a regular file whose last kilobyte holds MARK: a video of ours."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        info = os.fstat(fd)
+        return stat.S_ISREG(info.st_mode) and MARK.encode() in os.pread(
+            fd, 1024, max(0, info.st_size - 1024))
+    finally:
+        os.close(fd)
 
 
 def encoder():
@@ -147,20 +209,186 @@ def encoder():
     return av
 
 
+@dataclasses.dataclass(frozen=True)
+class Keyframe:
+    """A render that frames `first`..`last` (inclusive) are resampled from."""
+
+    spec: ArtworkSpec
+    first: int
+    last: int
+
+
+def spacing(spec: ArtworkSpec) -> np.ndarray:
+    """(a, b) distance between neighbouring grid points."""
+    amin, amax, bmin, bmax = spec.window
+    return np.array([amax - amin, bmax - bmin]) / (spec.resolution - 1)
+
+
+def axes(spec: ArtworkSpec) -> tuple[np.ndarray, np.ndarray]:
+    """The grid's a and b values."""
+    amin, amax, bmin, bmax = spec.window
+    return np.linspace(amin, amax, spec.resolution), np.linspace(bmin, bmax, spec.resolution)
+
+
+def keyframes(specs: list[ArtworkSpec]) -> list[Keyframe]:
+    """The keyframes of a zoom's frames (`frame_specs`), one per STEP of width, each at
+    least as fine as every frame it serves and covering their windows with MARGIN frame
+    pixels to spare; a SpecError when one would be finer than float32 can tell apart."""
+    out, first = [], 0
+    for i in range(1, len(specs) + 1):
+        if i < len(specs) and (spacing(specs[i])[0] * STEP
+                               >= spacing(specs[first])[0] * (1 - 1e-9)):
+            continue
+        group = specs[first:i]
+        margin = MARGIN * spacing(group[0])  # the widest frame's pixels
+        lo = np.min([np.array(s.window[::2]) for s in group], axis=0) - margin
+        hi = np.max([np.array(s.window[1::2]) for s in group], axis=0) + margin
+        fine = np.min([spacing(s) for s in group], axis=0)
+        resolution = int(np.ceil(((hi - lo) / fine).max() * (1 + 1e-9))) + 1
+        window = (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]))
+        try:
+            spec = dataclasses.replace(group[0], window=window, resolution=resolution)
+        except SpecError as e:
+            raise SpecError(f"the keyframe of frames {first}..{i - 1} cannot be rendered: {e}; "
+                            "zoom less deep or use --every-frame") from None
+        out.append(Keyframe(spec, first, i - 1))
+        first = i
+    return out
+
+
+def hole(key: ArtworkSpec, finer: ArtworkSpec | None) -> tuple[slice, slice]:
+    """The [b, a] index ranges of `key`'s grid that `finer` (the next keyframe) fills: the
+    points whose resampling filter lies inside its window, with a pixel to spare."""
+    if finer is None:
+        return slice(0, 0), slice(0, 0)
+    h = 2 * spacing(key)
+    ranges = []
+    for values, lo, hi, step in zip(axes(key), finer.window[::2], finer.window[1::2], h):
+        inner = np.flatnonzero((values >= lo + step) & (values <= hi - step))
+        ranges.append(slice(inner[0], inner[-1] + 1) if inner.size else slice(0, 0))
+    a, b = ranges
+    return (b, a) if a.stop > a.start and b.stop > b.start else (slice(0, 0), slice(0, 0))
+
+
+def holes(keys: list[ArtworkSpec]) -> list[tuple[slice, slice]]:
+    """Each keyframe's hole (`hole`), the next one filling it; the last has none."""
+    return [hole(key, finer) for key, finer in zip(keys, keys[1:] + [None])]
+
+
+def resample(positions: np.ndarray, key: ArtworkSpec, lo: np.ndarray, step: np.ndarray,
+             shape: tuple[int, int]) -> np.ndarray:
+    """The (rows, columns) = `shape` [b, a] grid from (a, b) = `lo` by `step` resampled from
+    the keyframe's positions ([b, a]): a triangle filter reaching one target pixel on each
+    side of each pixel's centre (Pillow's antialiased bilinear resize over the target's box
+    in the keyframe's pixels)."""
+    h = spacing(key)
+    start = (lo - step / 2 - np.array(key.window[::2])) / h + 0.5
+    stop = start + np.array(shape[::-1]) * step / h
+    image = Image.fromarray(np.ascontiguousarray(positions, dtype=np.float32))
+    return np.asarray(image.resize(shape[::-1], Image.Resampling.BILINEAR,
+                                   box=(start[0], start[1], stop[0], stop[1])))
+
+
+def fit_samples(fields: list[np.ndarray], keys: list[ArtworkSpec],
+                frame: ArtworkSpec) -> np.ndarray:
+    """The speed field over `frame`'s window as the keyframes' rings (NaN in their holes)
+    sample it, thinned to the coarsest one's density so that each area counts once."""
+    picked, area = [], None
+    draw = np.random.default_rng(0)  # the same thinning every run: the same colours
+    amin, amax, bmin, bmax = frame.window
+    for field, key in zip(fields, keys):
+        a, b = axes(key)
+        values = field[(bmin <= b) & (b <= bmax)][:, (amin <= a) & (a <= amax)].ravel()
+        values = values[~np.isnan(values)]
+        cell = spacing(key).prod()
+        area = area or cell
+        picked.append(values[draw.random(values.size) < cell / area])
+    return np.concatenate(picked)
+
+
+def kept(draws: rng.Draws, spec: ArtworkSpec) -> rng.Draws:
+    """`draws` whose per-point X(0) is drawn once and then copied: every exact frame has
+    the same grid, hence the same X(0), and drawing it again costs about a sixth of a
+    frame's time. Kept only up to X0_KEPT bytes; shared mode's is one (1, n, 2) anyway."""
+    if spec.init == "shared" or spec.resolution**2 * spec.points * 8 > X0_KEPT:
+        return draws
+    memo = {}
+
+    def initial(start: int, stop: int, device):
+        if (start, stop, str(device)) not in memo:
+            memo[start, stop, str(device)] = draws.initial(start, stop, device)
+        values = memo[start, stop, str(device)]  # a copy: callers normalise it in place
+        return values.copy() if isinstance(values, np.ndarray) else values.clone()
+
+    return dataclasses.replace(draws, initial=initial)
+
+
+def take(values, index: np.ndarray):
+    """values[index] for a numpy array or a torch tensor (the index moved to its device)."""
+    if isinstance(values, np.ndarray):
+        return values[index]
+    import torch
+
+    return values[torch.as_tensor(index, device=values.device)]
+
+
+def render_ring(spec: ArtworkSpec, draws: rng.Draws, skip: tuple[slice, slice], *, speed: bool,
+                device, backend: str) -> np.ndarray:
+    """The labels (0 or 1) or speed field of `spec`'s grid, (side, side) [b, a] float32,
+    rendered everywhere but `skip` (NaN there): one kernel run per chunk of the rest."""
+    module = kernels.choose(backend, device)
+    wq, wv = matrices(draws, device)
+    keep = np.ones((spec.resolution, spec.resolution), dtype=bool)
+    keep[skip] = False
+    keep = keep.ravel()
+    out = np.full(keep.size, np.nan, dtype=np.float32)
+    for start, stop, x0, ab in chunks(spec, draws, device):
+        index = np.flatnonzero(keep[start:stop])
+        if index.size == 0:
+            continue
+        x0 = x0 if x0.shape[0] == 1 else take(x0, index)  # shared: one X(0) for all
+        args = (wq, wv, x0, take(ab, index), spec.iterations, spec.threshold)
+        values = module.landscape_and_speed(*args)[1] if speed else module.landscape(*args)
+        out[start + index] = kernels.as_numpy(values)
+    return out.reshape(spec.resolution, spec.resolution)
+
+
+def block_difference(got: np.ndarray, want: np.ndarray, block: int = 8) -> float:
+    """How far a frame is from another, both (H, W, 3) uint8: the mean over `block`²
+    blocks of |difference| of their mean grey levels (BT.601 luma, 0..1). Blocks, not
+    pixels, because a keyframed frame is antialiased where an exact one is point-sampled:
+    they agree on what each small area shows, not on each pixel's speckle."""
+    if got.shape != want.shape or got.ndim != 3:
+        raise ValueError(f"frames must be the same (H, W, 3) shape, got {got.shape} and "
+                         f"{want.shape}")
+    h, w = (side - side % block for side in got.shape[:2])
+    luma = np.array([0.299, 0.587, 0.114]) / 255
+
+    def means(frame):  # (H/block, W/block)
+        grey = frame[:h, :w].astype(np.float64) @ luma
+        return grey.reshape(h // block, block, w // block, block).mean(axis=(1, 3))
+
+    return float(np.abs(means(got) - means(want)).mean())
+
+
 def animate(spec: ArtworkSpec, motion: Motion, output: Path, *, seconds: float, fps: int = 30,
-            device, backend: str = "auto", force: bool = False,
+            device, backend: str = "auto", every_frame: bool = False, force: bool = False,
             progress: bool = False) -> dict:
     """Render the frames of `motion` from `spec` and write them to `output` (MP4).
 
-    Every check runs before the first frame. Returns what was made: frames, size, windows
-    of the first and last frames, and the morph's end matrices when there is a morph.
+    A zoom's frames are resampled from keyframes (see the module's notes) unless
+    `every_frame`, or there is a morph: then each is rendered exactly. Every check runs
+    before the first render. Returns what was made: frames, size, keyframes rendered (0 when
+    every frame was), windows of the first and last frames, and the morph's end matrices
+    when there is a morph.
     """
     check_output(output, force)
     av = encoder()
     specs = frame_specs(spec, motion, seconds, fps)
     frames = len(specs)
-    colours = shade.rgb(spec.palette) if spec.shade == "speed" else None
-    draws = rng.draw(spec)
+    keys = [] if every_frame or motion.morph is not None else keyframes(specs)
+    colours = shade.rgb(spec.palette) if spec.shade == "speed" else GREYS
+    draws = kept(rng.draw(spec), spec)
     ends = (draws.wq, draws.wv)
     if motion.morph is not None:
         other = rng.draw(dataclasses.replace(spec, seed=motion.morph, wq=None, wv=None))
@@ -171,33 +399,76 @@ def animate(spec: ArtworkSpec, motion: Motion, output: Path, *, seconds: float, 
         wq, wv = ((1 - u) * start + u * end for start, end in zip((draws.wq, draws.wv), ends))
         return dataclasses.replace(draws, wq=wq.astype(np.float32), wv=wv.astype(np.float32))
 
-    def compute(i: int):
-        if colours is None:
-            return render_labels(specs[i], frame_draws(i), device=device, backend=backend)
-        return render_field(specs[i], frame_draws(i), device=device, backend=backend)[1]
+    def compute(s: ArtworkSpec, d: rng.Draws) -> np.ndarray:
+        """Labels, or the speed field (shade speed), (side, side) [b, a]."""
+        if spec.shade == "binary":
+            return render_labels(s, d, device=device, backend=backend)
+        return render_field(s, d, device=device, backend=backend)[1]
 
-    keyframes = {}
-    if colours is not None:
-        keyframes = {i: compute(i) for i in sorted({0, frames // 2, frames - 1})}
-        equaliser = shade.Equaliser.fit(*keyframes.values())
+    # Exact: frame i's field, rendered ahead for the colours. Keyframes: every keyframe's
+    # ring, finest last; a keyframe has its own grid, hence its own X(0) (per-point), under
+    # the same W_Q and W_V.
+    fields, serving = {}, [0] * frames
+    key_specs = [key.spec for key in keys]
+    skips = holes(key_specs)
+    for k, key in enumerate(tqdm(keys, unit="keyframe", disable=not progress, desc="keyframes")):
+        serving[key.first:key.last + 1] = [k] * (key.last - key.first + 1)
+        fields[k] = render_ring(key.spec, dataclasses.replace(rng.draw(key.spec), wq=draws.wq,
+                                                              wv=draws.wv),
+                                skips[k], speed=spec.shade == "speed", device=device,
+                                backend=backend)
+    equaliser = None
+    if spec.shade == "speed":
+        fit = sorted({0, frames // 2, frames - 1})
+        if keys:
+            samples = [fit_samples([fields[k] for k in range(serving[i], len(keys))],
+                                   key_specs[serving[i]:], specs[i]) for i in fit]
+        else:
+            fields = {i: compute(specs[i], frame_draws(i)) for i in fit}
+            samples = list(fields.values())
+        equaliser = shade.Equaliser.fit(*samples)
+
+    def positions(field: np.ndarray) -> np.ndarray:
+        """Each pixel's place on the palette, 0..1."""
+        if equaliser is None:
+            return field.astype(np.float32)
+        return equaliser.positions(field).astype(np.float32)
+
+    places = [None] * len(keys)  # each keyframe's positions, its hole filled from the next's
+    for k in reversed(range(len(keys))):
+        places[k] = positions(fields.pop(k))
+        rows, columns = skips[k]
+        if rows.stop > rows.start:
+            a, b = axes(key_specs[k])
+            places[k][rows, columns] = resample(
+                places[k + 1], key_specs[k + 1], np.array([a[columns.start], b[rows.start]]),
+                spacing(key_specs[k]), (rows.stop - rows.start, columns.stop - columns.start))
+
+    def frame_positions(i: int) -> np.ndarray:
+        if not keys:
+            return positions(fields.pop(i) if i in fields else compute(specs[i], frame_draws(i)))
+        frame = specs[i]
+        return resample(places[serving[i]], key_specs[serving[i]],
+                        np.array(frame.window[::2]), spacing(frame),
+                        (frame.resolution, frame.resolution))
 
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format="mp4") as container:
+        container.metadata["comment"] = MARK
         stream = container.add_stream("libx264", rate=fps)
         stream.width = stream.height = spec.resolution
         stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": str(CRF)}
+        stream.options = {"crf": str(CRF), "preset": PRESET}
         for i in tqdm(range(frames), unit="frame", disable=not progress, desc="frames"):
-            grid = keyframes.pop(i) if i in keyframes else compute(i)
-            if colours is not None:
-                grid = shade.colourise(grid, colours, equaliser)
-            rgb = np.asarray(to_image(grid).convert("RGB"))
+            at = np.clip(frame_positions(i), 0, 1)
+            grid = colours[np.rint(at * (len(colours) - 1)).astype(np.int64)]
+            rgb = np.asarray(to_image(grid))
             for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
     write_files({output: buffer.getvalue()})
-    meta = {"frames": frames, "fps": fps, "size": spec.resolution,
+    meta = {"frames": frames, "fps": fps, "size": spec.resolution, "keyframes": len(keys),
             "first_window": list(specs[0].window), "last_window": list(specs[-1].window)}
     if motion.morph is not None:
         meta |= {"morph": motion.morph, "W_Q_end": ends[0].tolist(), "W_V_end": ends[1].tolist()}

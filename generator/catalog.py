@@ -14,7 +14,9 @@ Schema versions: 1 (attnart 0.1's first sweeps) lacks the `image` column; 2 lack
 `failures` and `screens` tables and holds ids that counted the CUDA profile where it cannot
 change the pixels. An older catalog is read as it is, and upgraded in place, in one
 transaction, when a sweep opens it for writing: ids are recomputed from the stored specs, and
-of two rows that now share an id the older is kept.
+of two rows that now share an id the older is kept. Version 3 holds fractal dimensions of the
+estimator before issue 24 (a 50 % threshold of the halved preview); version 4 re-scores them
+from each stored preview image, whose side `resolution` then gives.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ import os
 import secrets
 import socket
 import sqlite3
+import stat
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from generator import __version__
@@ -35,7 +38,7 @@ from generator.errors import ArtError
 from generator.spec import ArtworkSpec
 
 APPLICATION_ID = int.from_bytes(b"attn", "big")  # PRAGMA application_id, header offset 68
-SCHEMA_VERSION = 3  # PRAGMA user_version; bump with a migration in _MIGRATIONS
+SCHEMA_VERSION = 4  # PRAGMA user_version; bump with a migration in _MIGRATIONS
 THUMBNAIL = 32  # side of the stored grey thumbnail that near-duplicate detection compares
 IMAGE = 128  # largest side of the stored preview image that `attnart review` shows
 
@@ -117,12 +120,17 @@ class Failure:
 
 
 def _refuse_foreign(path: Path) -> None:
-    """Raise unless `path` starts with an SQLite header carrying our application id."""
+    """Raise unless `path` is a regular file starting with an SQLite header carrying our
+    application id (a FIFO would block the open, a device never end or be written)."""
     try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise CatalogError(f"catalog {path} is a folder; give a file")
+        if not stat.S_ISREG(mode):
+            raise CatalogError(f"catalog {path} is not a regular file (a FIFO, socket or "
+                               "device); give the path of a catalog file")
         with open(path, "rb") as f:
             header = f.read(_HEADER)
-    except IsADirectoryError:
-        raise CatalogError(f"catalog {path} is a folder; give a file") from None
     except OSError as e:
         raise CatalogError(f"catalog {path} cannot be read: {e.strerror}") from None
     if len(header) < _HEADER or not header.startswith(_MAGIC):
@@ -170,7 +178,7 @@ def _reason(e: BaseException) -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 class Catalog:
@@ -344,21 +352,39 @@ CLAIM_LIFE = 600.0  # seconds a claim of a sweep on another machine holds
 
 
 def claimant() -> str:
-    """This sweep's name in the claims table."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    """This sweep's name in the claims table: host:pid:start.token."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_started(os.getpid())}.{secrets.token_hex(4)}"
+
+
+def _started(pid: int) -> str | None:
+    """When process `pid` started, in clock ticks after boot as /proc/PID/stat says (so a
+    reused pid is told apart); None when it is not running: gone, or a zombie, killed but
+    not yet reaped by its parent; "" when running but this system does not say when."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        if Path("/proc/self/stat").exists():
+            return None
+    except OSError:
+        return ""
+    else:
+        return None if fields[0] in ("Z", "X") else fields[19]
+    try:  # no /proc (macOS): whether the pid exists is all we learn
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:  # someone else's process: alive
+        pass
+    return ""
 
 
 def _alive(owner: str, at: float, host: str) -> bool:
-    claim_host, pid, _ = owner.rsplit(":", 2)
+    claim_host, pid, token = owner.rsplit(":", 2)
     if claim_host != host:
         return time.time() - at < CLAIM_LIFE
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        pass
-    return True
+    started = _started(int(pid))
+    claimed = token.split(".")[0] if "." in token else ""  # earlier versions' claims lack it
+    return started is not None and (started == claimed or not started or not claimed)
 
 
 def _json(data) -> str:
@@ -379,10 +405,37 @@ def _recompute_ids(conn: sqlite3.Connection) -> None:
         seen.add(new)
 
 
+# The scores issue 24's estimator changed: the headline dimension and what says how and where
+# it was measured. The tone and texture scores were measured on the preview as stored.
+RESCORED = ("fractal_dimension", "r2", "box_sizes", "regime", "grain", "resolution")
+
+
+def _rescore(conn: sqlite3.Connection) -> None:
+    """Re-score the fractal dimension of each artwork from its stored preview image, without
+    rendering: a record of schema 1 has none and keeps its scores (`select` says so)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from generator.score import score
+
+    rows = conn.execute("SELECT rowid, scores, image FROM artworks WHERE image IS NOT NULL")
+    for rowid, text, image in rows.fetchall():
+        scores = json.loads(text)
+        with Image.open(io.BytesIO(image)) as preview:
+            labels = np.asarray(preview.convert("L")) >= 128  # as `attnart score` reads it
+        fresh = score(labels, display=min(labels.shape)).as_dict()
+        scores.update({key: fresh[key] for key in RESCORED})
+        conn.execute("UPDATE artworks SET scores = ?, fractal_dimension = ? WHERE rowid = ?",
+                     (json.dumps(scores), scores["fractal_dimension"], rowid))
+
+
 # What takes a catalog from version v - 1 to v, by v: SQL statements, or a function of the
 # connection; all steps run in one transaction.
 _MIGRATIONS = {2: "ALTER TABLE artworks ADD COLUMN image BLOB;",
-               3: [_recompute_ids, _V3_TABLES]}
+               3: [_recompute_ids, _V3_TABLES],
+               4: _rescore}
 
 
 def _refuse_readonly(path: Path) -> None:
@@ -403,6 +456,15 @@ def _checked(path: Path, conn: sqlite3.Connection, readonly: bool) -> Catalog:
             newer = "a newer" if version > SCHEMA_VERSION else "an unknown"
             raise CatalogError(f"catalog {path} has schema version {version}, from {newer} "
                                f"attnart; this one reads versions 1-{SCHEMA_VERSION}")
+        # Every command checks the whole file (0.1 s for 50,000 records), sweeps too: a sweep
+        # reads only the few pages its ids lead to, and would go on writing into a damaged
+        # file, or trust a damaged index to say what is stored.
+        found = conn.execute("PRAGMA integrity_check(1)").fetchone()[0]
+        if found != "ok":
+            found = " ".join(found.replace("*** in database main ***", "").split())
+            raise CatalogError(f"catalog {path} is damaged (SQLite's integrity check: {found}); "
+                               "it was left untouched: restore it from a backup, or give "
+                               "another --catalog")
         catalog = Catalog(path, conn, version, readonly)  # a damaged file fails here, untouched
     except sqlite3.DatabaseError as e:
         raise CatalogError(f"catalog {path} is damaged: {e}") from None

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import codecs
+import os
 import sys
 import time
 import traceback
 from pathlib import Path
 
 from generator import __version__
+from generator.cache import RenderCache
 from generator.curate import SEEDS_HELP, Criteria, Rung, check_out, parse_seeds, pick, sweep
 from generator.errors import ArtError, SpecError
 from generator.files import json_text, os_problem, write_files
-from generator.spec import CUDA_PROFILES, SEED_MAX, ArtworkSpec
+from generator.spec import CUDA_PROFILES, DEFAULT_TITLE, SEED_MAX, ArtworkSpec
 
 # Options whose value may start with '-' (a negative number), which argparse would otherwise
 # take for an option: `--window -8,8,-8,8` must work as users type it.
@@ -45,6 +48,15 @@ def _seed(text: str) -> int:
     return value
 
 
+def _text(arg: str) -> str:
+    """Text for a page, as typed: under a locale that cannot decode it, Python hands over the
+    bytes as surrogates, which are UTF-8 wherever a terminal could type them."""
+    try:
+        return os.fsencode(arg).decode("utf-8")
+    except UnicodeDecodeError:
+        raise argparse.ArgumentTypeError(f"{ascii(arg)} is not UTF-8 text") from None
+
+
 def _screen(text: str) -> Rung:
     try:
         return Rung.parse(text)
@@ -65,11 +77,14 @@ def _numbers(count: int):
     return parse
 
 
-def _add_spec_options(p: argparse.ArgumentParser) -> None:
+def _add_spec_options(p: argparse.ArgumentParser, *, resolution: bool = True) -> None:
     d = ArtworkSpec(seed=0)  # the defaults, shown in --help
     g = p.add_argument_group("artwork")
-    g.add_argument("--resolution", type=int, default=d.resolution, metavar="N",
-                   help="grid points per axis (default %(default)s)")
+    if resolution:
+        g.add_argument("--resolution", type=int, default=d.resolution, metavar="N",
+                       help="grid points per axis (default %(default)s)")
+    else:
+        p.set_defaults(resolution=d.resolution)
     g.add_argument("--points", type=int, default=d.points, metavar="N",
                    help="number of unit vectors n (default %(default)s)")
     g.add_argument("--iterations", type=int, default=d.iterations, metavar="T",
@@ -100,9 +115,10 @@ def _add_colour_options(p: argparse.ArgumentParser) -> None:
     from generator import shade
 
     g = p.add_argument_group("colour")
-    g.add_argument("--shade", choices=shade.SHADES, default="binary",
+    g.add_argument("--shade", choices=shade.SHADES,
                    help="binary: white = synchronised, the paper's look (default); speed: "
-                        "colour by how fast each pixel synchronised or how far it stayed")
+                        "colour by how fast each pixel synchronised or how far it stayed "
+                        "(the default with --palette or --palette-file)")
     g.add_argument("--palette", metavar="NAME",
                    help=f"colours of --shade speed: {', '.join(shade.PALETTES)} (default "
                         f"{shade.DEFAULT_PALETTE}; the last three are diverging), or your own "
@@ -122,7 +138,11 @@ def _colour(args) -> dict:
         palette = shade.read_palette_file(path)
     elif palette is not None and palette.startswith("#"):
         palette = shade.parse_colours(palette.split(","), "--palette")
-    return {"shade": getattr(args, "shade", "binary"), "palette": palette}
+    chosen = getattr(args, "shade", None)
+    if chosen == "binary" and palette is not None:
+        raise ArtError("a palette colours --shade speed, not binary; drop --shade binary or "
+                       "the palette")
+    return {"shade": chosen or ("binary" if palette is None else "speed"), "palette": palette}
 
 
 def _spec(args, seed: int | None = None) -> ArtworkSpec:
@@ -165,12 +185,16 @@ def cmd_animate(args) -> None:
     motion = Motion(target=args.zoom_to, width=args.to_width, morph=args.morph)
     started = time.perf_counter()
     meta = animate(spec, motion, args.output, seconds=args.seconds, fps=args.fps,
-                   device=resolve_device(args.device), backend=args.backend, force=args.force,
-                   progress=_progress(args))
+                   device=resolve_device(args.device), backend=args.backend,
+                   every_frame=args.every_frame, force=args.force, progress=_progress(args))
     if not args.quiet:
+        made = f", from {meta['keyframes']} keyframes" if meta["keyframes"] else ""
         print(f"wrote {args.output} ({meta['frames']} frames of {meta['size']}×{meta['size']} "
-              f"at {meta['fps']} fps) in {time.perf_counter() - started:.1f} s",
+              f"at {meta['fps']} fps{made}) in {time.perf_counter() - started:.1f} s",
               file=sys.stderr)
+
+
+SPEC_MARK = b"# attnart spec"  # what spec's text output begins with
 
 
 def cmd_spec(args) -> None:
@@ -181,14 +205,15 @@ def cmd_spec(args) -> None:
     if args.json:
         text = json_text(meta)
     else:
-        text = f"seed {meta['seed']} ({spec.rng} stream), id {meta['id']}\n"
+        text = f"{SPEC_MARK.decode()}: seed {meta['seed']} ({spec.rng} stream), id {meta['id']}\n"
         for name in ("W_Q", "W_V"):
             rows = [" ".join(f"{v:8.4f}" for v in row) for row in meta[name]]
             text += f"{name} = [{rows[0]}]\n      [{rows[1]}]\n"
     if str(args.output) == "-":
-        sys.stdout.write(text)
-    else:
-        check_out(args.output, force=args.force, suffix=".json" if args.json else ".txt")
+        _write_data(text)
+    else:  # its own earlier output, text or JSON (the sidecar's W_Q), is replaced
+        check_out(args.output, force=args.force, suffix=".json" if args.json else ".txt",
+                  marks=(SPEC_MARK, b'"W_Q": ['))
         write_files({args.output: text.encode()})
 
 
@@ -224,9 +249,10 @@ def cmd_score(args) -> None:
     if args.json:
         print(json_text(result), end="")
         return
-    print(f"fractal dimension {result['fractal_dimension']:.3f} (r² {result['r2']:.3f}, "
-          f"at {result['display_size']} px; {result['raw_fractal_dimension']:.3f} at full "
-          f"resolution), white {result['white_fraction']:.1%}, grey {result['grey_fraction']:.1%}, "
+    print(f"fractal dimension {result['fractal_dimension']:.3f} ({result['regime']}, grain "
+          f"{result['grain']:.2f}, measured at {result['resolution']} px, r² "
+          f"{result['r2']:.3f}; {result['raw_fractal_dimension']:.3f} box-counting the "
+          f"pixels), white {result['white_fraction']:.1%}, grey {result['grey_fraction']:.1%}, "
           f"entropy {result['grey_entropy']:.2f} bits, zlib {result['compression']:.3f}, "
           f"lacunarity {result['lacunarity']:.2f}, speckle {result['speckle']:.3f}, solid black "
           f"{result['solid_black']:.1%}, " + ", ".join(result["traits"].values()))
@@ -244,53 +270,109 @@ def _seeds_file(args) -> list[ArtworkSpec]:
 
 def _report_repaired(folder: Path, names: list[str]) -> None:
     for name in names:
-        print(f"attnart: {folder / name} was damaged (it did not decode); rendered it again",
+        print(f"attnart: {folder / name} was damaged (it did not decode); made it again",
               file=sys.stderr)
 
 
 def cmd_build(args) -> None:
     from generator.render import resolve_device
     from generator.site import build
+    from generator.spec import COLLECTION_KEYS, load_collection
 
     specs = _seeds_file(args)
+    given = {key: getattr(args, key) for key in COLLECTION_KEYS if getattr(args, key) is not None}
+    collection = {"title": DEFAULT_TITLE, "artist": "", "license": ""} | (
+        load_collection(args.seeds) if args.seeds else {}) | given
     result = build(specs, args.out, device=resolve_device(args.device), backend=args.backend,
-                   title=args.title, base_url=args.base_url, templates=args.templates,
-                   force=args.force, deep_zoom=args.deep_zoom, progress=_progress(args))
+                   base_url=args.base_url, templates=args.templates, force=args.force,
+                   cache=RenderCache(args.cache), deep_zoom=args.deep_zoom,
+                   live_pages=not args.no_live, progress=_progress(args), **collection)
     _report_repaired(args.out, result.repaired)
+    for title in result.gone:
+        print(f"attnart: removed {title} from {args.out}: it left the seeds file (its render "
+              "stays in the cache)", file=sys.stderr)
+    index = (args.out / "index.html").resolve()
     if not args.quiet:
-        print(f"{args.out}: {len(result.records)} artworks, {len(result.rendered)} rendered, "
-              f"{len(result.removed)} stale files removed", file=sys.stderr)
+        if not args.base_url:
+            print("attnart: no --base-url: social cards, feed.xml and sitemap.xml need "
+                  "absolute URLs and were left out", file=sys.stderr)
+        made = [f"{len(result.rendered)} rendered"] + [
+            f"{len(ids)} {what} made" for what, ids in (("deep-zoom pyramids", result.pyramids),
+                                                        ("videos", result.videos)) if ids]
+        print(f"{args.out}: {len(result.records)} artworks, {', '.join(made)}, "
+              f"{len(result.removed)} stale files removed; open {index.as_uri()}",
+              file=sys.stderr)
+    if args.open:
+        _open_in_browser(index.as_uri())
+
+
+def _open_in_browser(url: str) -> None:
+    import webbrowser
+
+    try:
+        opened = webbrowser.open(url)
+    except webbrowser.Error:
+        opened = False
+    if not opened:
+        print(f"attnart: could not open a browser here (no display or browser found); open "
+              f"{url} yourself", file=sys.stderr)
 
 
 def cmd_jekyll(args) -> None:
     from generator.jekyll import export
     from generator.render import resolve_device
+    from generator.spec import load_collection
 
     specs = _seeds_file(args)
+    collection = (load_collection(args.seeds) if args.seeds else {}) | {
+        key: getattr(args, key) for key in ("title", "description")
+        if getattr(args, key) is not None}
     result = export(specs, args.site_dir, page=args.page, style=args.style, size=args.size,
-                    with_pages=args.with_pages, templates=args.templates, force=args.force,
-                    device=resolve_device(args.device), backend=args.backend,
-                    progress=_progress(args))
+                    with_pages=args.with_pages, title=collection.get("title"),
+                    description=collection.get("description"), templates=args.templates,
+                    force=args.force, device=resolve_device(args.device), backend=args.backend,
+                    render_cache=RenderCache(args.cache), progress=_progress(args))
     _report_repaired(args.site_dir, result.repaired)
+    print(f"style: {result.style} ({result.why})")
     print(f"{result.page}: {'written' if result.page_written else 'unchanged'}; "
           f"{len(result.images_written)} images written, {len(result.images_unchanged)} "
           f"unchanged, {len(result.rendered)} rendered")
+    if result.pages_removed:
+        print(f"removed the {len(result.pages_removed)} files of the artwork pages under "
+              "attnart/ (no --with-pages this time)")
+    if result.url:
+        print(f"page: {result.url}")
+    for note in result.notes:
+        print(f"attnart: {note}", file=sys.stderr)
 
 
 def cmd_sweep(args) -> None:
+    from generator.catalog import open_catalog
+
     seeds = parse_seeds(args.seeds)
     specs = (_spec(args, seed) for seed in seeds)  # streamed: no list of a million specs
-    result = sweep(specs, args.catalog, preview_size=args.preview, device=args.device,
-                   backend=args.backend, workers=args.workers, cluster=args.cluster,
-                   batch=args.batch, screens=args.screen, retry_failed=args.retry_failed,
-                   total=len(seeds), progress=_progress(args))
+    try:
+        result = sweep(specs, args.catalog, preview_size=args.preview, device=args.device,
+                       backend=args.backend, workers=args.workers, cluster=args.cluster,
+                       batch=args.batch, screens=args.screen, retry_failed=args.retry_failed,
+                       total=len(seeds), progress=_progress(args))
+    except KeyboardInterrupt:
+        try:
+            with open_catalog(args.catalog, readonly=True) as cat:
+                held = f"{args.catalog} holds {len(cat)} previews"
+        except (ArtError, OSError):
+            held = "nothing was stored"
+        raise KeyboardInterrupt(f"{held}; run the same command again to resume") from None
     rate = result.rendered / result.seconds * 60 if result.rendered else 0.0
     for resolution, candidates, kept in result.screened:
         print(f"screened {candidates} at {resolution}², kept {kept}")
     failed = (f"; {result.failed} failed (see attnart catalog failures; --retry-failed tries "
               "them again)" if result.failed else "")
-    print(f"{result.rendered} rendered ({rate:.1f}/min at {args.preview}²), {result.skipped} "
-          f"already there; {args.catalog} holds {result.catalog_size}{failed}")
+    others = (f", {result.claimed} being previewed by another sweep of it" if result.claimed
+              else "")
+    print(f"{result.rendered} rendered ({rate:.1f}/min at {args.preview}²), "
+          f"{result.skipped - result.claimed} already there; {args.catalog} holds "
+          f"{result.catalog_size}{others}{failed}")
 
 
 def cmd_select(args) -> None:
@@ -299,13 +381,19 @@ def cmd_select(args) -> None:
                         distinct=args.distinct)
     to_stdout = str(args.out) == "-"
     selection = pick(args.catalog, None if to_stdout else args.out, criteria, force=args.force,
-                     like=args.like, device=args.device, progress=_progress(args))
+                     like=args.like, learn=args.learn, device=args.device,
+                     progress=_progress(args))
     # with -o -, the seeds file is the output and the report goes to stderr
     report = sys.stderr if to_stdout else sys.stdout
-    for rank, record in enumerate(selection.picks, 1):
+    print(f"rank  {selection.order} (the order; ranks count near-duplicates passed over)  "
+          "seed  D (regime, px measured at)  white  id", file=report)
+    for rank, key, record in zip(selection.ranks, selection.keys, selection.picks):
         s = record.scores
-        print(f"{rank:3d}  seed {record.spec.seed:<10d} D {s['fractal_dimension']:.3f}  "
-              f"white {s['white_fraction']:6.1%}  {record.spec.id}", file=report)
+        where = (f" ({s['regime']}, {s['resolution']} px)" if "regime" in s
+                 else " (earlier estimator)")
+        print(f"{rank:4d}  {key:.3f}  seed {record.spec.seed:<10d} D "
+              f"{s['fractal_dimension']:.3f}{where}  white {s['white_fraction']:6.1%}  "
+              f"{record.spec.id}", file=report)
     if args.like:
         other = f"{selection.off_target} favourites or unscored, "
     elif args.target_dimension is not None:
@@ -316,19 +404,27 @@ def cmd_select(args) -> None:
           f"mostly one colour, {other}{selection.duplicates} near-duplicates passed over; "
           f"wrote {'standard output' if to_stdout else args.out}", file=report)
     if to_stdout:
-        sys.stdout.write(selection.toml)
+        _write_data(selection.toml)
 
 
 def cmd_review(args) -> None:
     from generator.review import write_review
 
-    result = write_review(args.catalog, args.out, top=args.top, force=args.force)
+    result = write_review(args.catalog, args.out, top=args.top, force=args.force,
+                          size=args.size, templates=args.templates)
     print(f"{args.out}: {result.shown} candidates of {result.considered}; open it in a browser, "
           "tick favourites, then copy or download them as a seeds TOML")
 
 
+# What `catalog ls` shows unless --columns says: what fits a terminal of 80 columns.
+CATALOG_COLUMNS = ("rank", "seed", "id", "order", "fractal_dimension", "white_fraction")
+
+
 def cmd_catalog(args) -> None:
+    import numpy as np
+
     from generator.catalog import open_catalog
+    from generator.curate import intricacy
 
     if (args.action == "show") != (args.artwork is not None):
         raise ArtError("give a SEED or ID with catalog show, and none with catalog ls")
@@ -337,33 +433,61 @@ def cmd_catalog(args) -> None:
     with open_catalog(args.catalog, readonly=True) as cat:
         if args.action == "failures":
             for spec, message in cat.failures():
-                print(f"seed {spec.seed}  {spec.id}  {message}")
+                # one line a seed, whatever the message (Dask's span lines) or its escapes
+                flat = " ".join("".join(c if c.isprintable() else " " for c in message).split())
+                print(f"seed {spec.seed}  {spec.id}  {flat}")
             return
-        records = cat.records()
+        records, preview = cat.records(), cat.preview
+    # select's default order, and its rank among the whole catalog
+    order = intricacy(records) if records else []
+    ranks = {r.spec.id: 1 + int(np.sum(order > value)) for r, value in zip(records, order)}
+    rows = [{"rank": ranks[r.spec.id], "seed": r.spec.seed, "id": r.spec.id,
+             "order": float(value)} | r.scores
+            | {"spec": r.spec.canonical()} for r, value in zip(records, order)]
     if args.action == "show":
-        records = [r for r in records if args.artwork in (str(r.spec.seed), r.spec.id)]
-        if not records:
+        rows = [row for row in rows if args.artwork in (str(row["seed"]), row["id"])]
+        if not rows:
             raise ArtError(f"catalog {args.catalog} holds no artwork with seed or id "
                            f"{args.artwork}; list them with attnart catalog ls")
-    rows = [{"seed": r.spec.seed, "id": r.spec.id} | r.scores | {"spec": r.spec.canonical()}
-            for r in records]
-    if args.sort:
-        known = {k for row in rows for k, v in row.items() if isinstance(v, (int, float))}
-        if args.sort not in known:
-            raise ArtError(f"--sort {args.sort}: not a number the catalog holds; choose one "
-                           f"of {', '.join(sorted(known))}")
-        rows.sort(key=lambda row: row.get(args.sort, float("-inf")), reverse=True)
-    rows = rows[:args.top] if args.top else rows
-    if args.json or args.action == "show":
-        print(json_text(rows if args.action == "ls" else rows[0]), end="")
+        print(json_text(rows[0]), end="")
         return
-    columns = ["seed", "id"] + [k for k, v in (rows[0].items() if rows else ())
-                                if isinstance(v, float)]
+    numbers = sorted({k for row in rows for k, v in row.items()
+                      if isinstance(v, (int, float)) and not isinstance(v, bool)})
+    if args.sort:
+        if args.sort not in numbers:
+            raise ArtError(f"--sort {args.sort}: not a number the catalog holds; choose one "
+                           f"of {', '.join(numbers)}")
+        low_first = args.sort == "rank"  # rank 1 first; every score highest first
+        rows.sort(key=lambda row: row.get(args.sort, float("inf" if low_first else "-inf")),
+                  reverse=not low_first)
+    rows = rows[:args.top] if args.top else rows
+    if args.json:
+        print(json_text(rows), end="")
+        return
+    columns = args.columns.split(",") if args.columns else list(CATALOG_COLUMNS)
+    unknown = [c for c in columns if c not in {"id", *numbers}]
+    if unknown:
+        raise ArtError(f"--columns {','.join(unknown)}: not a column of the catalog; choose "
+                       f"among id, {', '.join(numbers)}")
     table = [columns] + [[f"{row.get(k):.4g}" if isinstance(row.get(k), float)
                           else str(row.get(k, "")) for k in columns] for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
     for line in table:
         print("  ".join(cell.rjust(w) for cell, w in zip(line, widths)).rstrip())
+    print(f"{len(records)} artworks scored on {preview}² previews; rank and order: select's "
+          "default order (see attnart select --help)")
+
+
+def cmd_cache(args) -> None:
+    from generator.cache import RenderCache, human, parse_size
+
+    cache = RenderCache(args.cache)
+    if args.limit is not None:
+        cache.set_limit(parse_size(args.limit))
+    removed = cache.clear() if args.clear else len(cache.evict()) if args.limit else 0
+    use = cache.usage()
+    gone = f"; removed {removed}" if args.clear or args.limit else ""
+    print(f"{use.folder}: {use.renders} renders, {human(use.size)} of {human(use.limit)}{gone}")
 
 
 def cmd_theme(args) -> None:
@@ -376,7 +500,8 @@ def cmd_theme(args) -> None:
 
 def cmd_explore(args) -> None:
     try:
-        from generator.explore.app import LOOPBACK, bind, create_app, serve, url_of
+        from generator.explore.app import LOOPBACK, create_app
+        from generator.explore.server import bind, serve, url_of
     except ImportError as e:
         if (e.name or "").split(".")[0] not in ("starlette", "uvicorn"):
             raise
@@ -396,10 +521,23 @@ def cmd_explore(args) -> None:
               "can use the explorer and make it render", file=sys.stderr)
     print(f"attnart explore: {url} (Ctrl-C stops)", flush=True)
     if args.open:
-        import webbrowser
-
-        webbrowser.open(url)
+        _open_in_browser(url)
     serve(app, sock)
+
+
+def cmd_export_token(args) -> None:
+    from generator.files import check_ours, make_folder, write_files
+    from generator.live import token_files, tokens_written
+
+    files = token_files(_spec(args), args.platform)
+    make_folder(args.output, "output")
+    # the folder's other files (fxhash.js, a zip's extras) are the user's: only ours replaced
+    check_ours(args.output, list(files), tokens_written(args.output),
+               writer="attnart export-token", force=args.force)
+    write_files({args.output / name: data for name, data in files.items()}, root=args.output)
+    if not args.quiet:
+        print(f"attnart export-token: wrote {', '.join(files)} into {args.output} for "
+              f"{args.platform}")
 
 
 def _parser() -> Parser:
@@ -408,12 +546,12 @@ def _parser() -> Parser:
     parser.add_argument("--version", action="version", version=f"attnart {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name, func, help, seed=True):
+    def command(name, func, help, seed=True, resolution=True):
         p = sub.add_parser(name, help=help, description=help)
         p.set_defaults(func=func)
         if seed:
             p.add_argument("seed", type=_seed, metavar="SEED", help=f"0..{SEED_MAX}")
-        _add_spec_options(p)
+        _add_spec_options(p, resolution=resolution)
         return p
 
     def themed(p):
@@ -426,13 +564,19 @@ def _parser() -> Parser:
         p.add_argument("--force", action="store_true",
                        help="replace files in the way that attnart did not write")
 
-    def runtime(p):
+    def cached(p):
+        p.add_argument("--cache", type=Path, metavar="DIR",
+                       help="the render cache shared by every site you build (default "
+                            "$ATTNART_CACHE, else the user cache folder: attnart cache shows it)")
+
+    def runtime(p, quiet=True):
         p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                        help="where to compute (default auto: CUDA when there is one)")
         p.add_argument("--backend", default="auto",
                        help="auto (fastest available), reference, cpu or triton")
-        p.add_argument("--quiet", action="store_true",
-                       help="no progress bar and no report of what was written")
+        if quiet:
+            p.add_argument("--quiet", action="store_true",
+                           help="no progress bar and no report of what was written")
 
     p = command("render", cmd_render, "render one artwork to a PNG and its JSON sidecar")
     runtime(p)
@@ -461,6 +605,9 @@ def _parser() -> Parser:
     p.add_argument("--seconds", type=float, default=10.0,
                    help="length of the video (default %(default)s)")
     p.add_argument("--fps", type=int, default=30, help="frames per second (default %(default)s)")
+    p.add_argument("--every-frame", action="store_true",
+                   help="render every frame of a zoom exactly (slow) instead of resampling "
+                        "keyframes")
     p.add_argument("--force", action="store_true", help="replace OUT.mp4 if it exists")
 
     p = command("spec", cmd_spec, "print an artwork's spec (W_Q, W_V, parameters) unrendered")
@@ -484,7 +631,8 @@ def _parser() -> Parser:
     p.add_argument("image", type=Path, metavar="IMAGE.png",
                    help="a black-and-white image (grey levels are thresholded at 50%%)")
     p.add_argument("--display", type=int, default=512, metavar="N",
-                   help="side of the displayed image the headline score measures "
+                   help="side of the displayed image the tone and texture scores measure; "
+                        "the fractal dimension is measured at the image's own size "
                         "(default %(default)s)")
     p.add_argument("--json", action="store_true", help="as JSON")
 
@@ -492,16 +640,31 @@ def _parser() -> Parser:
                 seed=False)
     runtime(p)
     themed(p)
+    cached(p)
     p.add_argument("--out", type=Path, default=Path("site"),
                    help="the site's folder, created when missing (default %(default)s)")
-    p.add_argument("--title", default="Attention Dynamics Art",
-                   help="the gallery's title (default %(default)s)")
-    p.add_argument("--base-url", default="", metavar="URL",
-                   help="where the site will live, for absolute URLs in the NFT metadata; "
-                        "pages link relatively either way")
+    p.add_argument("--open", action="store_true", help="open the gallery in a browser after")
+    c = p.add_argument_group("the collection (also keys of a [collection] table in the seeds "
+                             "file; the command line wins)")
+    c.add_argument("--title", type=_text, metavar="TEXT",
+                   help=f"the gallery's title (default {DEFAULT_TITLE})")
+    c.add_argument("--description", type=_text, metavar="TEXT",
+                   help="what the index says of the collection, and the metadata's description "
+                        "(default: what the pictures show, binary or colour)")
+    c.add_argument("--artist", type=_text, metavar="NAME",
+                   help="shown on every page, and the metadata's artist")
+    c.add_argument("--license", type=_text, metavar="SPDX-OR-TEXT",
+                   help="e.g. CC-BY-4.0: shown on every page, and the metadata's license")
+    c.add_argument("--base-url", type=_text, default="", metavar="URL",
+                   help="where the site will live: absolute URLs in the metadata, and the "
+                        "social cards (Open Graph, Twitter), feed.xml and sitemap.xml that "
+                        "need them; pages link relatively either way")
     p.add_argument("--deep-zoom", type=int, metavar="N",
                    help="also render each artwork at N×N as a tile pyramid its page zooms "
                         "into (e.g. 8192)")
+    p.add_argument("--no-live", action="store_true",
+                   help="leave out the live pages (live/ID.html: each artwork rendering "
+                        "itself in WebGL2, its token's animation_url)")
 
     p = command("jekyll", cmd_jekyll, "write the artworks and their page into a Jekyll site",
                 seed=False)
@@ -509,13 +672,23 @@ def _parser() -> Parser:
     p.add_argument("--site-dir", type=Path, required=True, metavar="PATH",
                    help="the Jekyll site's folder (must exist)")
     themed(p)
-    p.add_argument("--page", type=Path, default=Path("_pages/attention-dynamics-art.md"),
+    cached(p)
+    p.add_argument("--page", type=Path,
                    help="the page, relative to the site; when it exists only its generated "
-                        "gallery block changes (default %(default)s)")
-    p.add_argument("--style", choices=("v1", "v2", "plain"), default="v1",
-                   help="the page written when none exists: v1 or v2, the author's two "
-                        "versions, cite with jekyll-scholar (the site needs that plugin); "
-                        "plain needs no plugin (default %(default)s)")
+                        "gallery block changes (default: the page attnart wrote, wherever it "
+                        "is, else _pages/attention-dynamics-art.md when the site builds "
+                        "_pages, else attention-dynamics-art.md)")
+    p.add_argument("--style", choices=("auto", "v1", "v2", "plain"), default="auto",
+                   help="v1 or v2, the author's two pages (v1 cites with jekyll-scholar), or "
+                        "plain, a page of your own; auto keeps an existing page's, else v1 on "
+                        "a site with jekyll-scholar, plain elsewhere; another style than an "
+                        "existing page's needs --force (default %(default)s)")
+    c = p.add_argument_group("the plain page (also keys of a [collection] table in the seeds "
+                             "file; the command line wins)")
+    c.add_argument("--title", type=_text, metavar="TEXT",
+                   help=f"its title (default {DEFAULT_TITLE})")
+    c.add_argument("--description", type=_text, metavar="TEXT",
+                   help="its introduction (default: what the pictures show)")
     p.add_argument("--size", type=int, metavar="N",
                    help="images N×N, antialiased (default 1000, or the resolution if smaller)")
     p.add_argument("--with-pages", action="store_true",
@@ -546,9 +719,21 @@ def _parser() -> Parser:
     p.add_argument("--retry-failed", action="store_true",
                    help="preview again the seeds an earlier run recorded as failed")
 
+    p = command("export-token", cmd_export_token, "write the artwork as a generative token: "
+                "index.html and live.js rendering in WebGL2 from the platform's hash")
+    p.add_argument("--platform", choices=("fxhash", "artblocks"), default="fxhash",
+                   help="whose hash picks each token's seed (default %(default)s); SEED "
+                        "renders when the page is opened alone")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR",
+                   help="the folder to write index.html and live.js into")
+    p.add_argument("--force", action="store_true",
+                   help="replace index.html and live.js even when attnart did not write them")
+    p.add_argument("--quiet", action="store_true", help="no report of what was written")
+
+    # tiles have their own size: --resolution and --quiet would do nothing here
     p = command("explore", cmd_explore, "explore a seed's landscape in the browser: a local "
-                "server renders tiles as you pan and zoom", seed=False)
-    runtime(p)
+                "server renders tiles as you pan and zoom", seed=False, resolution=False)
+    runtime(p, quiet=False)
     _add_colour_options(p)
     p.add_argument("seed", type=_seed, nargs="?", default=1679700, metavar="SEED",
                    help="where to start (default %(default)s); the page changes it")
@@ -590,6 +775,12 @@ def _parser() -> Parser:
                         "exported by attnart review): nearest favourite first, in the "
                         "standardised scores; favourites missing from the catalog are "
                         "previewed as a sweep would")
+    p.add_argument("--learn", type=Path, metavar="RATINGS.toml",
+                   help="rank by a taste learned from your judgements: a TOML file with "
+                        "liked = [...] and disliked = [...] (artwork ids or seeds of the "
+                        "catalog, two of each at least; attnart review exports it); a "
+                        "logistic regression on the standardised scores, most likely liked "
+                        "first")
     p.add_argument("--target-dimension", type=float, metavar="D",
                    help="rank by closeness of the fractal dimension to D instead, within "
                         "--band; 1.4 follows Spehar et al. 2003, though one target cannot suit "
@@ -623,6 +814,12 @@ def _parser() -> Parser:
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.add_argument("--top", type=int, default=200, metavar="N",
                    help="show the best N candidates (default %(default)s)")
+    p.add_argument("--size", type=int, default=128, choices=(128, 256),
+                   help="each preview's side on the sheet, in pixels (default %(default)s; "
+                        "a click opens it large)")
+    p.add_argument("--templates", type=Path, metavar="DIR",
+                   help="a theme folder whose review.html replaces the built-in one (start "
+                        "one with attnart theme --copy DIR)")
 
     p = sub.add_parser("catalog", help="list a catalog's artworks and scores",
                        description="list a catalog's artworks and their preview scores")
@@ -634,10 +831,25 @@ def _parser() -> Parser:
                    help="with show: the artwork's seed or id")
     p.add_argument("--catalog", type=Path, default=Path("catalog.sqlite"),
                    help="the catalog a sweep wrote (default %(default)s)")
-    p.add_argument("--sort", metavar="SCORE",
-                   help="with ls: sort by this score, highest first (default: sweep order)")
+    p.add_argument("--sort", metavar="KEY",
+                   help="with ls: sort by this score, highest first, or by rank (select's "
+                        "default order) (default: sweep order)")
+    p.add_argument("--columns", metavar="A,B,...",
+                   help="with ls: these columns (default " + ",".join(CATALOG_COLUMNS) +
+                        "; any score of catalog show's, e.g. grey_entropy)")
     p.add_argument("--top", type=int, metavar="N", help="with ls: the first N rows only")
     p.add_argument("--json", action="store_true", help="with ls: JSON instead of a table")
+
+    p = sub.add_parser("cache", help="show or clear the render cache",
+                       description="the render cache: each full-resolution render once for "
+                                   "all the sites you build; without options, where it is, "
+                                   "how many renders it holds and their size")
+    p.set_defaults(func=cmd_cache)
+    cached(p)
+    p.add_argument("--clear", action="store_true", help="remove every render")
+    p.add_argument("--limit", metavar="SIZE",
+                   help="keep the cache under SIZE (e.g. 2G; default 4G), removing the renders "
+                        "used least recently now and after each build")
 
     p = sub.add_parser("theme", help="start a theme of your own from the built-in one",
                        description="copy the built-in gallery theme (pages, partials, static "
@@ -663,7 +875,40 @@ def _join_list_values(argv: list[str]) -> list[str]:
     return out
 
 
+# What a terminal that cannot show a character gets instead: these for the few the messages
+# use, Python's backslash escape for anything else.
+_PLAIN = {"²": "^2", "×": "x", "—": "--", "–": "-", "…": "...", "←": "<-", "→": "->",
+          "ᵀ": "^T", "≤": "<=", "≥": ">=", "±": "+-", "·": "."}
+
+
+def _plain(error: UnicodeEncodeError) -> tuple[str, int]:
+    bad = error.object[error.start:error.end]
+    return "".join(_PLAIN.get(c, f"\\u{ord(c):04x}") for c in bad), error.end
+
+
+codecs.register_error("attnart-plain", _plain)
+
+
+def _any_terminal() -> None:
+    """Messages survive any locale: what stdout or stderr cannot encode is written plainly."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="attnart-plain")
+
+
+def _write_data(text: str) -> None:
+    """A file's contents to standard output: as UTF-8 whatever the locale (TOML and JSON are
+    UTF-8 by definition), never transliterated as messages are."""
+    sys.stdout.flush()
+    if hasattr(sys.stdout, "buffer"):
+        sys.stdout.buffer.write(text.encode())
+        sys.stdout.buffer.flush()
+    else:
+        sys.stdout.write(text)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _any_terminal()
     args = _parser().parse_args(_join_list_values(sys.argv[1:] if argv is None else argv))
     try:
         args.func(args)
@@ -673,8 +918,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:  # the machine said no somewhere we did not foresee: say what it said
         print(f"attnart: error: {os_problem(e)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("attnart: interrupted; nothing half-written was left", file=sys.stderr)
+    except KeyboardInterrupt as e:
+        said = e.args[0] if e.args else "nothing half-written was left"
+        print(f"attnart: interrupted; {said}", file=sys.stderr)
         return 130
     except Exception:  # a bug: never dressed up as the user's problem
         traceback.print_exc()

@@ -14,18 +14,17 @@ scores).
 
 A preview of an `init = "shared"` artwork is its full-resolution landscape sampled more
 coarsely; a `per-point` one draws a fresh X(0) per grid point, so it is another sample of the
-same convergence probabilities, speckled where they are neither 0 nor 1. The headline score of
-a final render is measured on it shown at 512 px, about a third of its 1500 px, which
-averages the speckle away; the preview is scored halved, which does the same. Raw 256²
-previews of per-point seeds 1-8 scored D = 1.58-1.74, noise; halved they scored within 0.06
-of 768² renders shown at 256 px (1.19-1.66). For shared seeds 1-5, halved 256² previews
-scored within 0.06 of 1500² renders shown at 512 px. (Figures of the first box-counting
-estimator; the reasoning holds for the present one.)
+same convergence probabilities, speckled where they are neither 0 nor 1. The fractal
+dimension is defined on what the picture is, not its pixel count (`generator.score`): per-point
+previews at 256² score within 0.067 of the same seeds at 1024² (60 seeds, median 0.003). The
+tone and texture scores are measured on the preview halved, as the 512 px view of a 1500 px
+render averages the speckle; the intricacy calibration below was made on them.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import heapq
 import io
 import itertools
@@ -46,8 +45,8 @@ from tqdm import tqdm
 
 from generator import kernels
 from generator.catalog import IMAGE, THUMBNAIL, Failure, Record, claimant, open_catalog
-from generator.errors import OutputError, SpecError
-from generator.files import write_files
+from generator.errors import InputError, OutputError, SpecError
+from generator.files import read_input, write_files
 from generator.spec import MAX_RESOLUTION, SEED_MAX, ArtworkSpec
 from generator.spec import artwork_toml as spec_toml
 
@@ -68,10 +67,11 @@ class SeedList:
     def __init__(self, lows: list[int], highs: list[int]):
         self.lows = np.array(lows, dtype=np.uint64)
         self.highs = np.array(highs, dtype=np.uint64)
-        self._len = sum(h - lo + 1 for lo, h in zip(lows, highs))  # in Python's ints: no wrap
+        # in Python's ints: 0-18446744073709551615 counts 2**64, past what len() may return
+        self.count = sum(h - lo + 1 for lo, h in zip(lows, highs))
 
     def __len__(self) -> int:
-        return self._len
+        return self.count
 
     def __iter__(self):
         for low, high in zip(self.lows.tolist(), self.highs.tolist()):
@@ -108,38 +108,45 @@ def _first_mentions(lows: list[int], highs: list[int]) -> tuple[list[int], list[
     return [p[1] for p in pieces], [p[2] for p in pieces]
 
 
+def _number(digits: str) -> int:
+    # past 4300 digits int() raises; past 20 digits it is past every seed anyway
+    return int(digits) if len(digits.lstrip("0")) <= len(str(SEED_MAX)) else SEED_MAX + 1
+
+
 def parse_seeds(text: str) -> SeedList:
-    """The seeds `text` names (see SEEDS_HELP), in order, each once."""
+    """The seeds `text` names (see SEEDS_HELP), in order, each once; at most MAX_SEEDS, and
+    counted, never listed, before that is checked."""
     source = "--seeds"
     if text.startswith("@"):
         source = text[1:]
+        data = read_input(source, "seed file")  # a FIFO, a device or a huge file: one line
         try:
-            text = Path(source).read_text(encoding="utf-8-sig")  # a BOM is not a seed
-        except OSError as e:
-            raise SpecError(f"seed file {source} cannot be read: {e.strerror}") from None
+            text = data.decode("utf-8-sig")  # a BOM is not a seed
         except UnicodeDecodeError:
             raise SpecError(f"seed file {source} is not UTF-8 text; is it the right file?"
                             ) from None
         text = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
-    items = [item for item in re.split(r"[,\s]+", text) if item]
-    if not items:
-        raise SpecError(f"{source} names no seeds; give e.g. 1-5000 or 1,5,9")
     lows, highs = [], []
-    for item in items:
-        match = _ITEM.fullmatch(item)
+    for token in re.finditer(r"[^,\s]+", text):
+        item = token[0] if len(token[0]) <= 45 else token[0][:40] + "..."  # as quoted
+        match = _ITEM.fullmatch(token[0])
         if not match:
             raise SpecError(f"{source}: {item!r} is neither a seed N nor a range A-B")
-        low = int(match[1])
-        high = low if match[2] is None else int(match[2])
+        low = _number(match[1])
+        high = low if match[2] is None else _number(match[2])
         if high > SEED_MAX:
             raise SpecError(f"{source}: {item!r} goes past the largest seed, {SEED_MAX}")
         if low > high:
             raise SpecError(f"{source}: range {item!r} runs backwards; write it as {high}-{low}")
+        if len(lows) == MAX_SEEDS:  # each item names a seed at least
+            raise SpecError(f"{source} lists over {MAX_SEEDS:,} items; split the sweep")
         lows.append(low)
         highs.append(high)
+    if not lows:
+        raise SpecError(f"{source} names no seeds; give e.g. 1-5000 or 1,5,9")
     seeds = SeedList(*_first_mentions(lows, highs))
-    if len(seeds) > MAX_SEEDS:
-        raise SpecError(f"{source} names {len(seeds):,} seeds, over {MAX_SEEDS:,}; split the "
+    if seeds.count > MAX_SEEDS:
+        raise SpecError(f"{source} names {seeds.count:,} seeds, over {MAX_SEEDS:,}; split the "
                         "sweep")
     return seeds
 
@@ -208,52 +215,132 @@ def _start_worker(threads: int) -> None:
     tqdm.set_lock(threading.RLock())
 
 
-def _local_task(specs, resolution, device, backend, sweeper) -> list[Record | Failure]:
-    results = preview_batch(specs, resolution, device, backend)
-    if os.getppid() != sweeper:
-        os._exit(1)  # the sweep was killed: leave quietly rather than fail to hand this over
-    return results
+def _serve(conn, threads: int) -> None:
+    """A worker process: run each task `conn` brings, send back its results, and leave when
+    the sweep closes its end, or dies (a killed sweep leaves no workers behind)."""
+    _start_worker(threads)
+    try:
+        while True:
+            work, specs, args = conn.recv()
+            conn.send(work(specs, *args))
+    except (EOFError, OSError):
+        pass
+
+
+TRIES = 3  # a task whose worker process dies this often is recorded as failed, as on Dask
+
+
+def _died(exitcode: int) -> str:
+    how = (f"killed by signal {-exitcode} ({signal.strsignal(-exitcode)})" if exitcode < 0
+           else f"exit status {exitcode}")
+    return (f"the worker process previewing it died {TRIES} times (the last {how}; the "
+            "out-of-memory killer sends SIGKILL)")
 
 
 class LocalPool:
-    """Worker processes on this machine; `submit(specs, ..., put)` calls `put` with a
-    function returning the task's results (or raising its error) when it is done."""
+    """Worker processes on this machine: `submit(work, specs, args, put)` calls `put` with a
+    function returning `work(specs, *args)` (or raising why it cannot) when it is done.
+
+    Each process has a thread here that hands it one task at a time and waits for the
+    results or the process's death: a worker killed (by the OOM killer, say) is replaced
+    and its task run again, TRIES times at most, then its seeds are recorded as failed."""
 
     batch = 1  # seeds per task: a seed's preview takes 0.1 s or more here, overhead ~1 ms
 
     def __init__(self, workers: int):
         self.workers = workers
-        self._pool = None
+        self._jobs: queue.Queue = queue.Queue()
+        self._lock = threading.Lock()
+        self._live: set = set()  # worker processes, for close to kill
+        self._stopping = False
+        self._drivers = []
         if workers > 1:
             threads = max(1, kernels.threads() // workers)
             # spawn: a forked child would inherit the OpenMP thread pool in a broken state
+            # (and every other worker's pipe, which would keep it from seeing the sweep die)
             context = multiprocessing.get_context("spawn")
-            self._pool = context.Pool(workers, _start_worker, (threads,))
+            self._drivers = [threading.Thread(target=self._drive, args=(context, threads),
+                                              daemon=True) for _ in range(workers)]
+            for driver in self._drivers:
+                driver.start()
 
-    def submit(self, specs, resolution, device, backend, put) -> None:
-        if self._pool is None:
-            results = preview_batch(specs, resolution, device, backend)
+    def submit(self, work, specs, args, put) -> None:
+        if not self._drivers:
+            results = work(specs, *args)
             put(lambda: results)
-            return
+        else:
+            self._jobs.put((work, specs, args, put))
 
-        def failed(e):
-            def again():
-                raise e
-            put(again)
-        self._pool.apply_async(_local_task, (specs, resolution, device, backend, os.getpid()),
-                               callback=lambda r: put(lambda: r), error_callback=failed)
+    def _start(self, context, threads):
+        """A new worker process and our end of its pipe; None once the pool is stopping."""
+        ours, theirs = context.Pipe()
+        with self._lock:  # close() kills every process started before it, none after
+            if self._stopping:
+                return None
+            process = context.Process(target=_serve, args=(theirs, threads), daemon=True)
+            process.start()
+            self._live.add(process)
+        theirs.close()  # the worker's end is the worker's alone: its death closes the pipe
+        return process, ours
+
+    def _drive(self, context, threads) -> None:
+        worker = None
+        try:
+            while (job := self._jobs.get()) is not None:
+                work, specs, args, put = job
+                try:
+                    for _ in range(TRIES):
+                        worker = worker or self._start(context, threads)
+                        if worker is None:
+                            return
+                        try:
+                            worker[1].send((work, specs, args))
+                            results = worker[1].recv()
+                            break
+                        except (EOFError, OSError):  # the process died
+                            exitcode = self._bury(worker)
+                            worker = None
+                            if self._stopping:
+                                return
+                    else:
+                        results = [Failure(spec, _died(exitcode)) for spec in specs]
+                except BaseException as e:  # no process can start (no memory, say): say so
+                    put(functools.partial(_raise, e))
+                    return
+                put(lambda results=results: results)
+        finally:
+            if worker is not None:
+                self._bury(worker)
+
+    def _bury(self, worker) -> int:
+        process, conn = worker
+        conn.close()  # a live worker reads the end of its tasks and leaves
+        process.join()
+        with self._lock:
+            self._live.discard(process)
+        return process.exitcode
+
+    def check(self) -> None:
+        """Nothing to check here: each worker's driver thread sees its death."""
 
     @property
     def slots(self) -> int:
         return 2 * self.workers  # tasks in flight: each worker has its next one queued
 
     def close(self, finished: bool) -> None:
-        if self._pool is not None:
-            if finished:
-                self._pool.close()
-            else:
-                self._pool.terminate()  # stopped early: the previews in flight are dropped
-            self._pool.join()
+        if not finished:
+            with self._lock:
+                self._stopping = True
+                for process in self._live:
+                    process.kill()  # stopped early: the previews in flight are dropped
+        for _ in self._drivers:
+            self._jobs.put(None)
+        for driver in self._drivers:
+            driver.join()
+
+
+def _raise(error: BaseException):
+    raise error
 
 
 def _batches(items: Iterable, size: int):
@@ -262,23 +349,25 @@ def _batches(items: Iterable, size: int):
         yield batch
 
 
-def _fan_out(tasks: Iterator[list[ArtworkSpec]], pool, resolution: int, device: str,
-             backend: str):
-    """Yield each task's results as it finishes, keeping `pool.slots` tasks in flight; the
-    task list is read (and the catalog queried for it) only as slots free up."""
+def _fan_out(work, tasks: Iterator[list[ArtworkSpec]], pool, args: tuple):
+    """Yield `work(task, *args)` of each task as it finishes, keeping `pool.slots` tasks in
+    flight; the task list is read (and the catalog queried for it) only as slots free up."""
     done: queue.Queue = queue.Queue()
     pending = 0
-    for task in itertools.chain(itertools.islice(tasks, pool.slots), [None]):
-        if task is None:
-            break
-        pool.submit(task, resolution, device, backend, done.put)
+    for task in itertools.islice(tasks, pool.slots):
+        pool.submit(work, task, args, done.put)
         pending += 1
     while pending:
-        results = done.get()()
+        try:
+            outcome = done.get(timeout=1.0)
+        except queue.Empty:
+            pool.check()  # a pool that can no longer finish anything (a lost cluster) raises
+            continue
+        results = outcome()
         pending -= 1
         task = next(tasks, None)
         if task is not None:
-            pool.submit(task, resolution, device, backend, done.put)
+            pool.submit(work, task, args, done.put)
             pending += 1
         yield results
 
@@ -316,6 +405,7 @@ class SweepResult:
     seconds: float
     catalog_size: int  # records in the catalog afterwards
     screened: tuple = ()  # per rung: (resolution, candidates, kept)
+    claimed: int = 0  # of the skipped: being previewed by another sweep that is running
 
 
 class _Rung:
@@ -329,7 +419,7 @@ class _Rung:
         self.screening, self.device, self.backend = screening, device, backend
         self.retry_failed, self.bar = retry_failed, bar
         self.owner = claimant()
-        self.requested = self.skipped = self.rendered = self.failed = 0
+        self.requested = self.skipped = self.rendered = self.failed = self.claimed = 0
         self.ids: list[str] = []  # every candidate's, for the cut
 
     def _todo(self, specs: Iterable[ArtworkSpec]):
@@ -345,6 +435,7 @@ class _Rung:
             failed = {} if self.retry_failed else self.cat.failed(ids)
             open_ids = [i for i in ids if i not in stored and i not in failed]
             mine = self.cat.claim(open_ids, self.owner) if open_ids else set()
+            self.claimed += len(open_ids) - len(mine)
             todo = [s for s in batch if s.id in mine]
             self.skipped += len(batch) - len(todo)
             self.failed += len(failed)
@@ -354,8 +445,8 @@ class _Rung:
     def run(self, specs: Iterable[ArtworkSpec]) -> None:
         unsaved, saved_at = [], time.monotonic()
         try:
-            for results in _fan_out(self._todo(specs), self.pool, self.resolution,
-                                    self.device, self.backend):
+            for results in _fan_out(preview_batch, self._todo(specs), self.pool,
+                                    (self.resolution, self.device, self.backend)):
                 unsaved += results
                 self.bar.update(len(results))
                 # four transactions a second at most: cheap for SQLite at any rate of results,
@@ -409,10 +500,11 @@ def sweep(specs: Iterable[ArtworkSpec], catalog: Path, *, preview_size: int,
     if sizes != sorted(set(sizes)) or sizes and sizes[-1] >= preview_size:
         raise SpecError(f"screening resolutions must grow and stay below --preview "
                         f"{preview_size}, got {', '.join(map(str, sizes))}")
-    if workers is not None and workers < 1:
-        raise SpecError(f"workers must be at least 1, got {workers}")
-    if batch is not None and batch < 1:
-        raise SpecError(f"batch must be at least 1 seed, got {batch}")
+    most = 4 * (os.cpu_count() or 1)  # past this, processes only compete for memory
+    if workers is not None and not 1 <= workers <= most:
+        raise SpecError(f"workers must be 1..{most} (4 per CPU), got {workers}")
+    if batch is not None and not 1 <= batch <= MAX_SEEDS:
+        raise SpecError(f"batch must be 1..{MAX_SEEDS:,} seeds, got {batch}")
     if cluster is not None:
         from generator.cluster import DaskPool
         make_pool = lambda: DaskPool(cluster, device, batch)  # noqa: E731
@@ -445,15 +537,20 @@ def sweep(specs: Iterable[ArtworkSpec], catalog: Path, *, preview_size: int,
         pool.close(finished)
     requested = screened[0][1] if screened else final.requested
     return SweepResult(requested, final.skipped, final.rendered, final.failed,
-                       time.perf_counter() - start, size, tuple(screened))
+                       time.perf_counter() - start, size, tuple(screened), final.claimed)
 
 
 # The default order, "intricacy": the weighted mean of an artwork's percentile ranks in the
 # catalog (so any preview size and pool calibrates itself) of these scores, each counted up
 # (weight > 0) or down (< 0): rich grey levels, solid dark areas, fine grain, yet compressible
-# (the grain laid out in bands and fields, not noise everywhere). See the module docstring for
-# the calibration on the paper's five published artworks.
-INTRICACY = (("grey_entropy", 2.0), ("compression", -1.5), ("speckle", 0.5), ("solid_black", 1.0))
+# (the grain laid out in bands and fields, not noise everywhere), and a little boundary
+# complexity. See the module docstring for the calibration on the paper's five published
+# artworks; the fractal dimension's weight was fitted on fresh pools once its estimator no
+# longer depended on the pixel count (`benchmarks/calibration_d.py`, 8 pools of 300 at 256²:
+# mean worst rank of the five 22.1 % without it, 18.5 % at 0.25, 19.6 % at 0.5; on held-out
+# halves 3.8 points better than none; at 64² it neither helps nor harms, 22.7 % against 23.0 %).
+INTRICACY = (("grey_entropy", 2.0), ("compression", -1.5), ("speckle", 0.5), ("solid_black", 1.0),
+             ("fractal_dimension", 0.25))
 
 
 @dataclass(frozen=True)
@@ -512,6 +609,11 @@ class Selection:
     # a score (catalogs of attnart 0.1) or are favourites themselves
     duplicates: int  # passed over for looking like a better-ranked pick
     toml: str = ""  # the picks as a seeds file (set by `pick`)
+    # the value each pick was ordered by, and its rank among every record so ordered (before
+    # near-duplicates were passed over): what `select` prints beside each pick
+    keys: tuple[float, ...] = ()
+    ranks: tuple[int, ...] = ()
+    order: str = ""  # what the keys are, in words
 
 
 def difference(a: bytes, b: bytes) -> float:
@@ -580,15 +682,48 @@ def likeness(records: list[Record], favourites: list[dict]) -> np.ndarray:
     return np.sqrt(((z[:, None, :] - zl[None, :, :]) ** 2).sum(-1)).min(axis=1)  # (R,)
 
 
+def learn_taste(records: list[Record], liked: set[str], disliked: set[str], *,
+                penalty: float = 10.0, steps: int = 50) -> np.ndarray:
+    """Each record's probability of being liked under a logistic regression on its
+    standardised FEATURES, fitted on the records whose ids are `liked` (1) and `disliked`
+    (0) by Newton's method with an L2 `penalty` on the weights (a few judgements cannot pin
+    ten weights down alone: on the stored pools, `benchmarks/learn_taste.py`, the left-out
+    fifth of the paper's five ranked at a median 29 % of the pool with penalty 0.1, 19 % with
+    1, 17 % with 10); NaN for records lacking a score."""
+    from generator.score import FEATURES
+
+    values = _values(records, FEATURES)  # (R, F)
+    known = ~np.isnan(values).any(axis=1)
+    mean, std = values[known].mean(axis=0), values[known].std(axis=0)
+    z = np.hstack([np.ones((len(records), 1)), (values - mean) / np.where(std > 0, std, 1.0)])
+    ids = [r.spec.id for r in records]
+    rated = np.array([known[i] and (ids[i] in liked or ids[i] in disliked)
+                      for i in range(len(ids))])
+    x, y = z[rated], np.array([ids[i] in liked for i in np.flatnonzero(rated)], float)
+    ridge = penalty * np.diag([0.0] + [1.0] * len(FEATURES))  # the intercept goes free
+    w = np.zeros(z.shape[1])
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(x @ w)))
+        hessian = x.T @ (x * (p * (1 - p))[:, None]) + ridge
+        w -= np.linalg.solve(hessian, x.T @ (p - y) + ridge @ w)
+    return np.where(known, 1 / (1 + np.exp(-(z @ w))), np.nan)
+
+
 def select(records: list[Record], criteria: Criteria = Criteria(), *,
-           favourites: list[Record] | None = None) -> Selection:
+           favourites: list[Record] | None = None,
+           ratings: tuple[set[str], set[str]] | None = None) -> Selection:
     """The best records by `criteria`, white fraction within bounds, no thumbnail within
     `distinct` of a better pick's. The order: closest to the favourites when given, else
     closest to the target dimension (within the band) when given, else most intricate.
     Ties go to the smaller seed."""
     c = criteria
     shaped = [r for r in records if c.min_white <= r.scores["white_fraction"] <= c.max_white]
-    if favourites:
+    if ratings:
+        taste = learn_taste(shaped, *ratings)
+        keys = {r.spec.id: -t for r, t in zip(shaped, taste)}
+        near = [r for r in shaped if not np.isnan(keys[r.spec.id])
+                and r.spec.id not in ratings[0] | ratings[1]]
+    elif favourites:
         liked = {f.spec.id for f in favourites}
         distance = likeness(shaped, [f.scores for f in favourites])
         keys = dict(zip((r.spec.id for r in shaped), distance))
@@ -601,16 +736,24 @@ def select(records: list[Record], criteria: Criteria = Criteria(), *,
         near = [r for r in shaped if keys[r.spec.id] <= c.band]
     near = sorted(near, key=lambda r: (keys[r.spec.id], r.spec.seed, r.spec.id))
     picks: list[Record] = []
+    ranks: list[int] = []
     duplicates = 0
-    for record in near:
+    for rank, record in enumerate(near, 1):
         if len(picks) == c.top:
             break
         if any(difference(record.thumbnail, p.thumbnail) < c.distinct for p in picks):
             duplicates += 1
         else:
             picks.append(record)
+            ranks.append(rank)
+    # shown as they read best: intricacy and taste up to 1, distances down to 0
+    sign = -1.0 if ratings or (not favourites and c.target is None) else 1.0
+    order = ("learned taste (probability of a like)" if ratings
+             else "distance to the nearest favourite" if favourites
+             else "intricacy" if c.target is None else f"|D - {c.target}|")
     return Selection(picks, len(records), len(records) - len(shaped), len(shaped) - len(near),
-                     duplicates)
+                     duplicates, keys=tuple(sign * float(keys[r.spec.id]) for r in picks),
+                     ranks=tuple(ranks), order=order)
 
 
 def artwork_toml(record: Record) -> str:
@@ -628,10 +771,14 @@ def picks_toml(picks: list[Record], *, heading: str) -> str:
     return "\n".join(lines) + "\n\n" + "\n".join(artwork_toml(r) for r in picks)
 
 
+SELECT_MARK = b"# Picked by attnart select"  # what select's seeds files begin with
+
+
 def check_out(out: Path, *, force: bool = False, catalog: Path | None = None,
-              suffix: str = ".toml") -> None:
-    """Fail before any work when the picks cannot go to `out`: an existing file is replaced
-    only with `force`, and the catalog never."""
+              suffix: str = ".toml", marks: tuple[bytes, ...] = (SELECT_MARK,)) -> None:
+    """Fail before any work when the output cannot go to `out`. The rule every command
+    follows: a file attnart wrote (it holds one of `marks`, the command's own, in its first
+    kilobyte) is replaced, any other only with `force`, and the catalog never."""
     if not out.parent.is_dir():
         raise OutputError(f"output folder {out.parent} does not exist; create it first")
     if out.is_dir():
@@ -639,8 +786,18 @@ def check_out(out: Path, *, force: bool = False, catalog: Path | None = None,
     if out.exists():
         if catalog is not None and catalog.exists() and out.samefile(catalog):
             raise OutputError(f"output {out} is the catalog itself; give another file")
-        if not force:
-            raise OutputError(f"output {out} exists; use --force to replace it")
+        if not force and not written_by(out, marks):
+            raise OutputError(f"output {out} exists and was not written by attnart; choose "
+                              "another name or use --force to replace it")
+
+
+def written_by(path: Path, marks: tuple[bytes, ...]) -> bool:
+    """Whether the regular file `path` carries one of attnart's `marks` near its start."""
+    try:
+        head = read_input(path, "output", limit=1024, head=True)
+    except InputError:
+        return False
+    return any(mark in head for mark in marks)
 
 
 def favourite_records(specs: list[ArtworkSpec], records: list[Record], preview_size: int, *,
@@ -659,14 +816,57 @@ def favourite_records(specs: list[ArtworkSpec], records: list[Record], preview_s
     return [by_id[s.id] for s in specs]
 
 
+def load_ratings(path: Path, records: list[Record]) -> tuple[set[str], set[str]]:
+    """The ids a ratings file likes and dislikes: TOML lists `liked` and `disliked` of
+    artwork ids (strings) or seeds (integers: every record of that seed), as `attnart review`
+    exports them; each must name a record, and two of each at least."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(read_input(path, "ratings file").decode("utf-8-sig"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise SpecError(f"ratings file {path} is not TOML ({e}); write liked = [...] and "
+                        "disliked = [...]") from None
+    unknown = set(data) - {"liked", "disliked"}
+    if unknown:
+        raise SpecError(f"ratings file {path}: unknown key {sorted(unknown)[0]!r}; it holds "
+                        "liked = [...] and disliked = [...]")
+    by_seed: dict[int, set[str]] = {}
+    for r in records:
+        by_seed.setdefault(r.spec.seed, set()).add(r.spec.id)
+    ids = {r.spec.id for r in records}
+    found = []
+    for key in ("liked", "disliked"):
+        items = data.get(key, [])
+        if not isinstance(items, list) or len(items) < 2:
+            raise SpecError(f"ratings file {path}: {key} must list two artworks or more "
+                            "(ids or seeds) for a taste to be learned")
+        chosen = set()
+        for item in items:
+            if isinstance(item, int) and not isinstance(item, bool) and item in by_seed:
+                chosen |= by_seed[item]
+            elif isinstance(item, str) and item in ids:
+                chosen.add(item)
+            else:
+                raise SpecError(f"ratings file {path}: {key} names {item!r}, which is not in "
+                                "the catalog; sweep it first or remove it")
+        found.append(chosen)
+    if found[0] & found[1]:
+        raise SpecError(f"ratings file {path}: {sorted(found[0] & found[1])[0]} is both liked "
+                        "and disliked")
+    return found[0], found[1]
+
+
 def pick(catalog: Path, out: Path | None, criteria: Criteria = Criteria(), *,
-         force: bool = False, like: Path | None = None, device: str = "auto",
-         progress: bool = False) -> Selection:
+         force: bool = False, like: Path | None = None, learn: Path | None = None,
+         device: str = "auto", progress: bool = False) -> Selection:
     """Select from `catalog` by `criteria` (or by likeness to the artworks of the seeds file
     `like`) and write the picks to `out` as a seeds file (with `out` None, only into
     `Selection.toml`)."""
     from generator.spec import load_seeds
 
+    if like is not None and learn is not None:
+        raise SpecError("give --like or --learn, not both: each is an order of its own")
     if out is not None:
         check_out(out, force=force, catalog=catalog)
     liked = load_seeds(like) if like is not None else []
@@ -675,12 +875,14 @@ def pick(catalog: Path, out: Path | None, criteria: Criteria = Criteria(), *,
     if not records:
         raise SpecError(f"catalog {catalog} holds no artworks yet; run attnart sweep first")
     favourites = favourite_records(liked, records, size, device=device, progress=progress)
-    selection = select(records, criteria, favourites=favourites)
+    ratings = load_ratings(learn, records) if learn is not None else None
+    selection = select(records, criteria, favourites=favourites, ratings=ratings)
     if not selection.picks:
         raise SpecError(f"none of the {len(records)} artworks in {catalog} meets the criteria "
                         "(widen --band, move --target-dimension or the white bounds); "
                         "nothing was written")
-    source = f" like the {len(liked)} of {like.name}" if liked else ""
+    source = (f" like the {len(liked)} of {like.name}" if liked
+              else f" by the taste learned from {learn.name}" if learn is not None else "")
     heading = (f"Picked by attnart select from {catalog.name}{source}, {len(selection.picks)} "
                f"of {len(records)} artworks scored on {size}² previews:\n"
                f"{criteria.describe(len(liked))}.\n"

@@ -11,3 +11,7 @@ class SpecError(ArtError, ValueError):
 
 class OutputError(ArtError):
     """An output location that cannot be written."""
+
+
+class InputError(ArtError, ValueError):
+    """An input file that cannot be read as what it should be."""

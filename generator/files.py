@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import json
 import os
 import re
@@ -11,7 +12,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from generator.errors import OutputError
+from generator.errors import InputError, OutputError
 
 # What to do about the machine's refusals, by errno; anything else is reported as the OS says.
 _ADVICE = {
@@ -48,30 +49,193 @@ def check_ours(root: Path, names, ours, *, writer: str, force: bool = False) -> 
                           "replaced; move it away or use --force to replace it")
 
 
-def _target(path: Path) -> Path:
-    """Where the bytes of `path` go: through a symbolic link to its target, which must be
-    a regular file or not exist yet (a device, pipe or folder is never replaced)."""
+def _within(top: str, path) -> bool:
+    """Whether `path`, every symbolic link on it followed, lies inside the real folder `top`."""
+    return os.path.realpath(path).startswith(top.rstrip(os.sep) + os.sep)
+
+
+def _listed_inside(top: str, root: Path, name: str) -> bool:
+    """Whether the file a manifest lists as `name` lies inside `root` (whose real path is
+    `top`): a manifest can be edited, and a folder on the way can be a link to elsewhere."""
+    return not (Path(name).is_absolute() or ".." in Path(name).parts
+                or not _within(top, root / name))
+
+
+def _in_place(top: str, path: Path) -> None:
+    """Refuse to write `path` in the real folder `top` (a site's) unless it is a file of its
+    own there: a link where it goes would have attnart replace the file the link names (the
+    user's, or one outside), and a linked folder on the way may lead out of `top`."""
+    if path.is_symlink():
+        raise OutputError(f"{path} is a symbolic link; attnart replaces only its own files, "
+                          "never through a link: remove the link or choose another folder")
+    if not _within(top, path):
+        raise OutputError(f"{path} leads to {os.path.realpath(path)}, outside {top}, through a "
+                          "symbolic link; attnart writes only inside the folder: remove the "
+                          "link or choose another folder")
+
+
+def check_paths(root: Path, names) -> None:
+    """Before any write: each of `names` (relative to `root`) can be written where it is
+    named, inside `root`: no file where one of its folders goes, no symbolic link where it
+    goes, and no linked folder on the way out of `root`."""
+    top = os.path.realpath(root)
+    for folder in sorted({p for n in names for p in Path(n).parents} - {Path(".")}):
+        if (root / folder).exists() and not (root / folder).is_dir():
+            raise OutputError(f"{root / folder} is a file where the folder {folder}/ goes; move "
+                              "it away or choose another folder")
+    for name in names:
+        _in_place(top, root / name)
+
+
+def make_folder(path: Path, what: str) -> None:
+    """Create the folder `path` with its parents, or say in one line what stands in the way
+    (a file, or a link to nothing, where it or a parent should be)."""
+    for part in (path, *path.parents):
+        if part.is_dir():
+            break
+        if part.exists() or part.is_symlink():
+            kind = "a file" if part.is_file() else "not a folder" if part.exists() else (
+                "a symbolic link to nothing")
+            where = "" if part == path else f": {part} is {kind}"
+            raise OutputError(f"{what} {path}{where or f' is {kind}'}; give a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"cannot create {what} {os_problem(e, path)}") from None
+
+
+LOCK = ".attnart-lock"  # what `locked` holds in a folder; the holder's pid inside
+
+
+@contextlib.contextmanager
+def locked(folder: Path):
+    """Hold `folder`'s advisory lock while the block runs, so that one attnart at a time
+    writes it (another would remove this one's fresh files as stale); a second is refused
+    in one line naming the holder's pid. The lock file goes when the block ends."""
+    path = folder / LOCK
+    foreign = OutputError(f"{path} is not attnart's lock file; move it away")
+    while True:
+        try:  # never through a link, and without blocking on a FIFO put there
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise foreign from None
+            raise OutputError(f"cannot lock {os_problem(e, path)}") from None
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1 or info.st_size > 32:
+            os.close(fd)  # a user's file by that name is neither emptied nor removed
+            raise foreign
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            os.close(fd)
+            pid = f" (pid {holder})" if holder.isdigit() else ""
+            raise OutputError(f"{folder} is being written by another attnart{pid}; wait for it "
+                              "to finish, or choose another folder") from None
+        # the file we hold may have been removed by a holder that just finished: then
+        # another may have made and locked a new one, so lock that instead
+        with contextlib.suppress(FileNotFoundError):
+            now = os.stat(path, follow_symlinks=False)
+            if (now.st_dev, now.st_ino) == (info.st_dev, info.st_ino):
+                break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)  # still holding it: whoever opened it meanwhile tries again
+        os.close(fd)
+
+
+_TEMP_PREFIX, _TEMP_SUFFIX = ".", ".tmp"  # write_files' temporaries: .<name>.<random>.tmp
+_TEMPORARY = re.compile(rf"{re.escape(_TEMP_PREFIX)}(.+)\.[a-z0-9_]{{8}}{re.escape(_TEMP_SUFFIX)}")
+
+
+def remove_temporaries(root: Path, names) -> None:
+    """Remove what an interrupted `write_files` (a SIGKILL skips its clean-up) left beside
+    `names` (relative to `root`): only temporaries of those very names, never another file.
+    Call it holding `root`'s lock, as another writer's temporaries are in use."""
+    top = os.path.realpath(root)
+    wanted: dict[Path, set[str]] = {}
+    for name in names:
+        if _listed_inside(top, root, name):
+            wanted.setdefault(Path(name).parent, set()).add(Path(name).name)
+    for folder, own in sorted(wanted.items()):
+        try:
+            entries = list(os.scandir(root / folder))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            match = _TEMPORARY.fullmatch(entry.name)
+            if match and match[1] in own and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+
+
+def remove_files(root: Path, names) -> list[str]:
+    """Remove the files of `names` (relative to `root`, as a manifest lists them) and return
+    those removed: only a regular file inside `root` (`_listed_inside`), and never a
+    read-only one, which the user protects."""
+    top = os.path.realpath(root)
+    removed = []
+    for name in names:
+        path = root / name
+        if not _listed_inside(top, root, name):
+            continue
+        try:
+            info = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        if stat.S_ISREG(info.st_mode) and info.st_mode & stat.S_IWUSR:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+                removed.append(name)
+    return removed
+
+
+def _target(path: Path, top: str | None) -> Path:
+    """Where the bytes of `path` go: through a symbolic link to its target (but with `top`,
+    in place inside that real folder: `_in_place`), which must be a regular file or not
+    exist yet (a device, pipe or folder is never replaced) and not read-only (protected)."""
+    if top is not None:
+        _in_place(top, path)
     real = Path(os.path.realpath(path)) if path.is_symlink() else path
     if real.exists() and not real.is_file():
         raise OutputError(f"{path} is not a regular file; give the path of a file to write")
+    if real.exists() and not real.stat().st_mode & stat.S_IWUSR:
+        raise OutputError(f"{path} is read-only, so attnart leaves it alone; make it writable "
+                          "(chmod u+w) to replace it, or choose another name")
     return real
 
 
-def write_files(files: dict[Path, bytes]) -> None:
+def check_writable(paths, *, root: Path | None = None) -> None:
+    """Fail as `write_files` would on a target of `paths`, before any work is done."""
+    top = None if root is None else os.path.realpath(root)
+    for path in paths:
+        _target(path, top)
+
+
+def write_files(files: dict[Path, bytes], *, root: Path | None = None) -> None:
     """Write every file or none: each goes to a temporary beside its target, then all are
     renamed at the end, so an interruption never leaves a half-written or lone file.
 
-    A symbolic link is written through (its target replaced, the link kept); a replaced
-    file keeps its permissions, a new one gets what open() would give."""
+    A symbolic link is written through (its target replaced, the link kept), but with `root`
+    (a site's folder) every file is written in place inside `root`. A replaced file keeps its
+    permissions, a new one gets what open() would give; a read-only one is refused."""
     new_mode = 0o666 & ~_umask()  # mkstemp's 0600 would hide the files
-    targets = {path: _target(path) for path in files}
+    top = None if root is None else os.path.realpath(root)
+    targets = {path: _target(path, top) for path in files}
     temps: list[str] = []
     current = None
     try:
         for path, data in files.items():
             current, real = path, targets[path]
             mode = stat.S_IMODE(real.stat().st_mode) if real.exists() else new_mode
-            fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")
+            fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f"{_TEMP_PREFIX}{real.name}.",
+                                       suffix=_TEMP_SUFFIX)
             temps.append(tmp)
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -93,3 +257,39 @@ def json_text(data) -> str:
     text = json.dumps(data, indent=2, sort_keys=True)
     return re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: "[" + " ".join(m[1].split()) + "]",
                   text) + "\n"
+
+
+MAX_INPUT = 64 * 1024 * 1024  # bytes of a text input read whole (a seeds file, a palette)
+
+
+def read_input(path, what: str, *, limit: int = MAX_INPUT, head: bool = False) -> bytes:
+    """The bytes of a regular file the user named as input, read whole.
+
+    A FIFO or device would block or never end (`/dev/zero`), so the file is opened without
+    blocking and refused unless regular, and at most `limit` bytes are read: a larger file
+    is refused, or with `head` its first `limit` bytes returned. Raises `InputError` naming
+    `what` and the file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise InputError(f"{what} {path} does not exist") from None
+    except OSError as e:
+        raise InputError(f"{what} cannot be read: {os_problem(e, path)}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise InputError(f"{what} {path} is not a regular file; give the path of a file")
+    with os.fdopen(fd, "rb") as f:
+        if info.st_size > limit and not head:
+            raise InputError(f"{what} {path} is {info.st_size:,} bytes, over the limit of "
+                             f"{limit:,}; give a smaller file")
+        try:
+            data = f.read(limit + 1)
+        except OSError as e:
+            raise InputError(f"{what} cannot be read: {os_problem(e, path)}") from None
+    if head:
+        return data[:limit]
+    if len(data) > limit:  # it grew while we read
+        raise InputError(f"{what} {path} is over the limit of {limit:,} bytes; give a smaller "
+                         "file")
+    return data

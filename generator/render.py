@@ -14,8 +14,9 @@ from PIL import Image
 from tqdm import tqdm
 
 from generator import __version__, kernels, rng, shade
+from generator.cache import RenderCache
 from generator.errors import OutputError, SpecError
-from generator.files import json_text, write_files
+from generator.files import check_writable, json_text, write_files
 from generator.spec import ArtworkSpec
 
 # Working memory for one chunk of grid points: flat in the resolution. The reference
@@ -208,6 +209,9 @@ def check_output(path: Path, *, force: bool = False) -> None:
     other file only with `force`."""
     if path.suffix.lower() != ".png":
         raise OutputError(f"output {path} must end in .png")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise OutputError(f"output {path}: {path.parent} is not a folder; give a path in a "
+                          "folder")
     if not path.parent.is_dir():
         raise OutputError(f"output folder {path.parent} does not exist; create it first")
     sidecar = path.with_suffix(".json")
@@ -215,6 +219,7 @@ def check_output(path: Path, *, force: bool = False) -> None:
         if target.is_dir():
             raise OutputError(f"{target} is a folder; give an output name whose .png and "
                               ".json files are free")
+    check_writable([path, sidecar])
     if force or not (path.exists() or sidecar.exists()):
         return
     if sidecar.exists() and not _ours(sidecar):
@@ -240,11 +245,13 @@ def render_image(spec: ArtworkSpec, draws: rng.Draws, *, device, backend: str = 
 
 
 def render(spec: ArtworkSpec, output: Path, *, device, backend: str = "auto",
-           size: int | None = None, force: bool = False, progress: bool = False) -> dict:
+           size: int | None = None, force: bool = False, progress: bool = False,
+           root: Path | None = None) -> dict:
     """Render `spec` to `output` (PNG) and its sidecar `output.json`; return the metadata.
 
     Both files appear at once at the very end, so an interrupted render leaves nothing.
-    Files attnart did not write are replaced only with `force` (see `check_output`).
+    Files attnart did not write are replaced only with `force` (see `check_output`), and a
+    read-only one never; with `root` (a site's folder) both must lie inside it.
     """
     check_output(output, force=force)
     if size is not None and not 1 <= size <= spec.resolution:
@@ -255,12 +262,16 @@ def render(spec: ArtworkSpec, output: Path, *, device, backend: str = "auto",
     meta = describe(spec, draws) | {"size": image.width, "white_fraction": float(labels.mean())}
     png = io.BytesIO()
     image.save(png, format="PNG")
-    write_files({output: png.getvalue(), output.with_suffix(".json"): json_text(meta).encode()})
+    write_files({output: png.getvalue(), output.with_suffix(".json"): json_text(meta).encode()},
+                root=root)
     return meta
 
 
 def intact(png: Path) -> bool:
-    """Whether `png` decodes whole: a truncated or damaged file does not."""
+    """Whether `png` decodes whole: a truncated or damaged file does not, nor a FIFO or
+    device put in its place (never opened: reading one may never end)."""
+    if not png.is_file():
+        return False
     try:
         with Image.open(png) as image:
             image.load()
@@ -270,11 +281,16 @@ def intact(png: Path) -> bool:
 
 
 def cached_render(spec: ArtworkSpec, png: Path, *, device, backend: str = "auto",
-                  elsewhere: tuple[Path, ...] = ()) -> tuple[dict, str]:
+                  elsewhere: tuple[Path, ...] = (), root: Path | None = None,
+                  cache: RenderCache | None = None) -> tuple[dict, str]:
     """The full-resolution render of `spec` kept at `png` (named by spec id) with its sidecar:
-    reused when intact, copied from an intact one at a path of `elsewhere`, or rendered.
+    reused when intact, copied from an intact one in the user's `cache` or at a path of
+    `elsewhere`, or rendered (into the cache, then copied, when there is one).
     Returns (metadata, how): how is 'cached', 'copied', 'rendered' or 'repaired' (the file
-    was there but damaged, and was rendered again)."""
+    was there but damaged, and was copied or rendered again). `root`: the folder it is
+    written in."""
+    if cache is not None:
+        elsewhere = (cache.use(spec.id), *elsewhere)
     damaged = png.exists() and not intact(png)
     # lazily: a copy elsewhere is decoded only when the ones before it could not serve
     usable = (p for p in ((png,) if png.exists() and not damaged else ()) + tuple(elsewhere)
@@ -287,7 +303,14 @@ def cached_render(spec: ArtworkSpec, png: Path, *, device, backend: str = "auto"
         if source != png:  # the same pixels, perhaps under a former id: named anew
             meta = meta | {"id": spec.id}
             write_files({png: source.read_bytes(),
-                         png.with_suffix(".json"): json_text(meta).encode()})
-        return meta, "cached" if source == png else "copied"
-    meta = render(spec, png, device=device, backend=backend, force=True)
-    return meta, "repaired" if damaged else "rendered"
+                         png.with_suffix(".json"): json_text(meta).encode()}, root=root)
+        return meta, "cached" if source == png else "repaired" if damaged else "copied"
+    how = "repaired" if damaged else "rendered"
+    if cache is None:
+        return render(spec, png, device=device, backend=backend, force=True, root=root), how
+    cache.prepare()
+    made = cache.path(spec.id)
+    meta = render(spec, made, device=device, backend=backend, force=True, root=cache.folder)
+    write_files({png: made.read_bytes(), png.with_suffix(".json"): json_text(meta).encode()},
+                root=root)
+    return meta, how

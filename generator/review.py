@@ -2,9 +2,10 @@
 
 One HTML file, everything inline (the preview images the sweep stored as data URIs, the CSS,
 the script), so it works from file:// and asks nothing of any server; a Content Security
-Policy forbids any request at all. The page sorts the candidates by each score, and the ticked
-ones become a seeds TOML (the same `[[artwork]]` tables as `attnart select` writes) to copy or
-download, ready for `attnart build` or `select --like`.
+Policy forbids any request at all. The page sorts the candidates by each score; the liked
+(ticked) ones become a seeds TOML (the same `[[artwork]]` tables as `attnart select` writes)
+to copy or download, ready for `attnart build` or `select --like`, and the liked and disliked
+ones a ratings TOML (`liked = [ids]`, `disliked = [ids]`) for `select --learn`.
 """
 
 from __future__ import annotations
@@ -75,20 +76,31 @@ def review_context(records: list[Record], *, catalog: str, preview: int, top: in
                        "those the defaults.\n"}
 
 
-def write_review(catalog: Path, out: Path, *, top: int = 200, force: bool = False) -> Review:
-    """Write the contact sheet of `catalog`'s best `top` candidates to `out`."""
+REVIEW_MARK = b'<meta name="generator" content="attnart review">'  # in review.html's head
+
+
+SIZES = (128, 256)  # sides a card may show its preview at, in CSS pixels
+
+
+def write_review(catalog: Path, out: Path, *, top: int = 200, force: bool = False,
+                 size: int = 128, templates: Path | None = None) -> Review:
+    """Write the contact sheet of `catalog`'s best `top` candidates to `out`, each preview
+    shown `size` pixels wide, in the theme of `templates` (a folder whose `review.html`
+    replaces the built-in one)."""
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise SpecError(f"top must be a positive integer, got {top!r}")
-    check_out(out, force=force, catalog=catalog, suffix=".html")
+    if size not in SIZES:
+        raise SpecError(f"--size must be one of {', '.join(map(str, SIZES))}, got {size}")
+    theme = Theme(templates)
+    template = theme.templates("review.html")["review.html"]  # a broken theme fails first
+    check_out(out, force=force, catalog=catalog, suffix=".html", marks=(REVIEW_MARK,))
     with open_catalog(catalog, readonly=True) as cat:
         records, preview = cat.records(), cat.preview
     context = review_context(records, catalog=catalog.name, preview=preview, top=top)
     if not context["cards"]:
         raise SpecError(f"none of the {len(records)} artworks in {catalog} is a candidate "
                         f"(all mostly one colour); {out} was not written")
-    theme = Theme()
-    template = theme.templates("review.html")["review.html"]
     with theme.errors():
-        page = template.render(context)
+        page = template.render(context, size=size)
     write_files({out: page.encode()})
     return Review(len(context["cards"]), len(records))

@@ -1,8 +1,10 @@
 """What a landscape looks like, in numbers: boundary dimension, tone, texture, complexity.
 
 A landscape is a boolean image (True = white = synchronised). Every number is computed offline
-from the pixels with numpy alone, on two scales: the raw pixels, and the image as a viewer sees
-it, downsampled to `display` pixels a side with antialiasing (`render.downsample`).
+from the pixels with numpy and scikit-image, on two scales: the raw pixels, and the image as a
+viewer sees it, downsampled to `display` pixels a side with antialiasing. scikit-image has no
+box-counting function, so `box_counts` is ours; boundaries, block means, smoothing, entropy
+and summed-area tables are scikit-image's.
 
 Box-counting dimension. A box of s×s pixels counts when the boundary between the colours passes
 through it, i.e. when the (s+1)×(s+1) pixels from one pixel before it to its end hold both
@@ -25,12 +27,35 @@ triadic fractals with 2-4 px cells within 0.035; the earlier estimator (boxes of
 corner-aligned grid) was off by up to 0.13, the fixed fit from 2 px by up to 0.26 on the coarse
 ones.
 
-Per-point landscapes (the paper's code) are speckle near the boundary: box counting on the raw
-pixels measures the noise (D ≈ 2 for every seed), so the headline `fractal_dimension` is
-measured on the display image thresholded at 50 %, and `raw_fractal_dimension` on the raw
-pixels. (Thresholding a blurred speckle still leaves a jagged edge, which the 2 px boxes see:
-a speckled disk edge scores about 1.35 at display scale, against 1.9 raw; the jag is part of
-the texture the view shows, and it ranked the paper's five higher than 4 px boxes did.)
+The headline `fractal_dimension` is defined on what the picture is, in one of two regimes,
+decided from the image and reported as `regime`, with the measured `grain`:
+
+- *crisp* (shapes, drawings, `init = "shared"` landscapes): the box-counting dimension of the
+  boundary between the colours at the image's own resolution, as above.
+- *speckled* (per-point landscapes: each pixel a random draw of a smooth convergence
+  probability): box counting on the raw pixels measures the noise (D near 2 for any textured
+  seed, and a different D at every size), so the dimension is that of the boundary of the
+  *estimated probability field*: the image block-averaged to at most FIELD_GRID pixels a side
+  (`skimage.measure.block_reduce`), smoothed by a Gaussian of σ = side / FIELD_SIGMA
+  (`skimage.filters.gaussian`) and thresholded at 1/2. The scale is a fixed share of the
+  picture, because the landscape is a function on the plane whatever the pixel count: σ holds
+  8² grains at 256² (a grain is one pixel, every pixel an independent draw), enough that the
+  estimate's noise stays below the field's own relief. At σ = side/64 the same per-point seeds
+  at 256² and 1024² differed by up to 0.13; at side/32 by up to 0.07.
+
+The `grain` is how random the image's 3×3 pixel blocks are: the entropy of the patterns of
+the blocks holding both colours, given their count of white pixels, over the same for as many
+blocks of independent pixels with those counts. Independent draws score 1; drawn and computed
+pictures, whose pixels follow their neighbours, score less: edges, disks, Koch curves,
+gaskets, carpets and dusts (`tests/shapes.py`, 256-1024 px) 0.0-0.84, `init = "shared"`
+landscapes 0.11-0.91 (95 % below 0.91), per-point landscapes 0.92-1.0 at 256² and 0.99-1.0
+at 1024² (60 random seeds each, `benchmarks/score_sizes.py`), so an image is speckled from
+SPECKLED_GRAIN up. An image with fewer than MIN_BLOCKS blocks of both colours (a few specks
+on a plain ground) has no measurable grain (0.0) and is *plain*, scored as speckled ones are:
+its specks are texture, not a curve, and box-counting a dozen of them gave 0.1-1.5 by where
+they fell (the same seed's 256² and 1024² renders differed by up to 1.4).
+`raw_fractal_dimension` is always the crisp estimate.
+
 The further numbers, all on the display image's 8-bit grey levels g:
 
 - `white_fraction`: share of white pixels (raw);
@@ -51,24 +76,39 @@ The further numbers, all on the display image's 8-bit grey levels g:
 
 from __future__ import annotations
 
+import io
+import json
+import math
+import warnings
 import zlib
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from skimage.filters import gaussian
+from skimage.measure import block_reduce, shannon_entropy
+from skimage.transform import integral_image
 
+from generator import shade
 from generator.errors import ArtError
-from generator.render import downsample
+from generator.files import read_input
 
 MIN_SIDE = 16  # below this there are fewer than three box sizes to fit a slope to
 DISPLAY = 512  # side of the displayed image the headline score measures
 OFFSETS = 4  # grid offsets per axis and box size; a box count is the least over them
 GREY = 26  # grey levels within this of black or white count as black or white (about 10 %)
 LACUNARITY_BOX = 16  # gliding boxes are 1/16 of the display side
+MAX_PIXELS = 8192 * 8192  # of an image file scored: about 1 GB of working arrays
+MAX_IMAGE_BYTES = 512 * 1024 * 1024  # of its file, read whole before decoding
 SOLID_BOX = 5  # a pixel lies in a solid area when its SOLID_BOX² neighbourhood does
 SOLID = 0.05  # ... and their mean grey level is within this of black
 FIT_OCTAVES = 3  # box sizes the fit keeps above an inner cutoff, in octaves
 CUTOFF_GAIN = 2  # how much better a two-segment fit must be to move the fit's start
+SPECKLED_GRAIN = 0.9  # grain from which an image is speckled (see the module docstring)
+MIN_BLOCKS = 50  # 3×3 blocks of both colours needed to measure the grain
+FIELD_GRID = 128  # a speckled image's probability field is estimated on at most this grid
+FIELD_SIGMA = 32  # ... smoothed by a Gaussian of sigma = side / FIELD_SIGMA
 
 
 class ScoreError(ArtError, ValueError):
@@ -91,9 +131,7 @@ def box_sizes(side: int) -> np.ndarray:
 
 def _integral(image: np.ndarray, dtype=np.int64) -> np.ndarray:
     """Summed-area table with a zero first row and column: (H+1, W+1) of `dtype`."""
-    table = np.zeros((image.shape[0] + 1, image.shape[1] + 1), dtype=dtype)
-    table[1:, 1:] = image.cumsum(0, dtype=dtype).cumsum(1)
-    return table
+    return np.pad(integral_image(image.astype(dtype, copy=False)), ((1, 0), (1, 0)))
 
 
 def _window_sums(values: np.ndarray, box: int) -> np.ndarray:
@@ -201,14 +239,64 @@ def displayed(labels: np.ndarray, side: int) -> np.ndarray:
     image = np.where(labels, 255, 0).astype(np.uint8)
     if max(labels.shape) <= side:
         return image
-    return np.asarray(downsample(Image.fromarray(image, mode="L"), side))
+    # the published look (`render.downsample`): a square Lanczos resize
+    return np.asarray(Image.fromarray(image, mode="L").resize((side, side),
+                                                              Image.Resampling.LANCZOS))
 
 
 def grey_entropy(grey: np.ndarray) -> float:
     """Shannon entropy of the grey-level histogram of an 8-bit image, in bits."""
-    p = np.bincount(grey.ravel(), minlength=256) / grey.size
-    p = p[p > 0]
-    return float(-(p * np.log2(p)).sum()) + 0.0  # + 0.0: no -0.0 for a flat image
+    return float(shannon_entropy(grey, base=2)) + 0.0  # + 0.0: no -0.0 for a flat image
+
+
+def grain(labels: np.ndarray) -> float | None:
+    """How random the image's 3×3 blocks of both colours are: the entropy of their patterns
+    given their white count, over the same for as many blocks of independent pixels with those
+    counts (1); None with fewer than MIN_BLOCKS such blocks."""
+    labels = np.asarray(labels, dtype=bool)
+    h, w = labels.shape[0] // 3 * 3, labels.shape[1] // 3 * 3
+    blocks = labels[:h, :w].reshape(h // 3, 3, w // 3, 3).swapaxes(1, 2).reshape(-1, 9)
+    white = blocks.sum(axis=1)
+    mixed = (white > 0) & (white < 9)
+    if mixed.sum() < MIN_BLOCKS:
+        return None
+    # The reference is drawn, not computed from log2 C(9, k): an entropy estimated from a
+    # few hundred blocks falls short of the truth, and the reference must fall as short.
+    # A fixed generator: the same image always gets the same grain.
+    white = white[mixed]
+    codes = blocks[mixed].astype(np.int64) @ (1 << np.arange(9))  # 9-bit patterns
+    choices = np.random.default_rng(0).random(white.size) * _CHOICES[white]
+    independent = _BY_COUNT[_FIRST[white] + choices.astype(np.int64)]
+    return float(min(1.0, _pattern_entropy(codes, white)
+                     / _pattern_entropy(independent, white)))
+
+
+# The 512 patterns of a 3×3 block as 9-bit codes, by their count of white pixels: those with
+# k white pixels are _BY_COUNT[_FIRST[k]:_FIRST[k] + _CHOICES[k]].
+_BY_COUNT = np.argsort([bin(code).count("1") for code in range(512)], kind="stable")
+_CHOICES = np.array([math.comb(9, k) for k in range(10)])
+_FIRST = np.concatenate([[0], np.cumsum(_CHOICES)[:-1]])
+
+
+def _pattern_entropy(codes: np.ndarray, white: np.ndarray) -> float:
+    """H(pattern | white count) of 3×3 blocks' 9-bit codes, in bits: H(pattern) - H(count),
+    as the count is a function of the pattern."""
+    return _entropy(np.bincount(codes)) - _entropy(np.bincount(white))
+
+
+def _entropy(counts: np.ndarray) -> float:
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log2(p)).sum())
+
+
+def probability_field(labels: np.ndarray) -> np.ndarray:
+    """A speckled image's estimated convergence probability: block means on at most
+    FIELD_GRID pixels a side, smoothed by sigma = side / FIELD_SIGMA. (≤GRID, ≤GRID) float."""
+    labels = np.asarray(labels, dtype=bool)
+    factor = max(1, min(labels.shape) // FIELD_GRID)
+    field = block_reduce(labels.astype(np.float32), factor, np.mean)
+    return gaussian(field, min(field.shape) / FIELD_SIGMA, mode="reflect",
+                    preserve_range=True)
 
 
 def compression(grey: np.ndarray) -> float:
@@ -246,9 +334,14 @@ def solid_black(grey: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class Score:
-    fractal_dimension: float  # at display scale: what a viewer sees
+    fractal_dimension: float  # the headline: crisp or speckled, see the module docstring
     r2: float
-    box_sizes: tuple[int, int]
+    box_sizes: tuple[int, int]  # of the headline fit, in pixels of the image it measured
+    # "crisp" (the boundary of the pixels), "speckled" (of the probability field) or "plain"
+    # (too few pixels of both colours to tell: as speckled)
+    regime: str
+    grain: float  # randomness of the 3×3 blocks, 0 (drawn) to 1 (independent pixels)
+    resolution: int  # shorter side of the image scored, in pixels
     display_size: int
     raw_fractal_dimension: float  # at full resolution
     raw_r2: float
@@ -271,7 +364,7 @@ class Score:
 
 
 # The numbers `select --like` compares artworks by (all of Score's measurements but the fit
-# quality and the sizes).
+# quality, the sizes and the regime).
 FEATURES = ("fractal_dimension", "raw_fractal_dimension", "white_fraction", "boundary_fraction",
             "grey_fraction", "grey_entropy", "compression", "lacunarity", "speckle",
             "solid_black")
@@ -293,30 +386,73 @@ def score(labels: np.ndarray, *, display: int = DISPLAY) -> Score:
     if display < MIN_SIDE:
         raise ScoreError(f"display size must be at least {MIN_SIDE} pixels, got {display}")
     raw = box_counting(labels)
+    texture = grain(labels)
+    regime = ("plain" if texture is None else "crisp" if texture < SPECKLED_GRAIN
+              else "speckled")
+    headline = raw if regime == "crisp" else box_counting(probability_field(labels) >= 0.5)
     grey = displayed(labels, display)  # (side, side) uint8
-    seen_labels = grey >= 128
-    seen = box_counting(seen_labels)
     white = float(labels.mean())
     side = min(grey.shape)
     return Score(
-        seen.dimension, seen.r2, seen.box_sizes, side, raw.dimension, raw.r2, raw.box_sizes,
-        white, float(boundary(seen_labels).mean()),
+        headline.dimension, headline.r2, headline.box_sizes, regime, texture or 0.0,
+        min(labels.shape), side, raw.dimension, raw.r2, raw.box_sizes,
+        white, float(boundary(grey >= 128).mean()),
         float(np.mean((grey > GREY) & (grey < 255 - GREY))), grey_entropy(grey),
         compression(grey), lacunarity(grey, max(1, side // LACUNARITY_BOX)), speckle(grey),
-        solid_black(grey), traits(seen.dimension, white))
+        solid_black(grey), traits(headline.dimension, white))
 
 
-def load_labels(path) -> np.ndarray:
-    """A black-and-white image file as labels: grey levels from 128 up count as white."""
+def load_labels(path, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """A black-and-white image file as labels: grey levels from 128 up count as white.
+
+    The pixel count is read from the header and checked against `max_pixels` before
+    anything is decoded: a PNG of a few kilobytes can claim 30000² pixels (a decompression
+    bomb)."""
+    data = read_input(path, "image", limit=MAX_IMAGE_BYTES)
+    side = math.isqrt(max_pixels)
+    too_large = f"over score's limit of {side}×{side} pixels; downsample it first"
     try:
-        with Image.open(path) as image:
-            rgb = np.asarray(image.convert("RGB"), dtype=np.int16)
+        with warnings.catch_warnings():  # Pillow's own bomb check, past its warning, refuses
+            if max_pixels <= Image.MAX_IMAGE_PIXELS:
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+        with image:
+            width, height = image.size
+            if width * height > max_pixels:
+                raise ScoreError(f"image {path} is {width}×{height} pixels, {too_large}")
+            image.load()
+            if image.mode in ("1", "L", "I;16", "I", "F"):  # no colour to refuse
+                return np.asarray(image.convert("L")) >= 128
+            rgb = np.asarray(image.convert("RGB"))
             grey = np.asarray(image.convert("L"))
-    except FileNotFoundError:
-        raise ScoreError(f"image {path} does not exist") from None
-    except OSError as e:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ScoreError(f"image {path} claims more pixels than Pillow decodes safely, "
+                         f"{too_large}") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        if isinstance(e, ScoreError):
+            raise
         raise ScoreError(f"image {path} cannot be read as an image: {e}") from None
-    # Colour would be scored by its grey level, silently: refuse it instead.
-    if np.mean(rgb.max(axis=-1) - rgb.min(axis=-1) > 32) > 0.01:
-        raise ScoreError(f"image {path} is in colour; score takes black-and-white images")
-    return grey >= 128
+    if np.mean(rgb.max(axis=-1) - rgb.min(axis=-1) > 32) <= 0.01:
+        return grey >= 128
+    # Colour would be scored by its grey level, silently: a speed-shaded render's colours
+    # say its labels (its sidecar names the palette), any other colour image is refused.
+    palette = _render_palette(path)
+    if palette is None:
+        raise ScoreError(f"image {path} is in colour; score takes black-and-white images, or a "
+                         "speed-shaded render of attnart with its .json sidecar beside it")
+    try:
+        return shade.labels_of(rgb, palette)
+    except ArtError as e:
+        raise ScoreError(f"image {path}: {e}") from None
+
+
+def _render_palette(path):
+    """The palette of a speed-shaded attnart render at `path`, from the sidecar `render`
+    wrote beside it (OUT.json); None when there is none, or it is not such a render's."""
+    try:
+        meta = json.loads(read_input(Path(path).with_suffix(".json"), "sidecar"))
+    except (ArtError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("shade") != "speed":
+        return None
+    return meta.get("palette") or None

@@ -6,22 +6,24 @@ what is unscored, derive the web sizes), then the pages come from templates fed 
 site works from file://, at a domain root and under a sub-path; `base_url` only makes the
 NFT metadata's `image` and `external_url` absolute.
 
-Files the build writes are listed in `MANIFEST`; a rebuild removes only files an earlier build
-listed there and this one no longer writes, never anything else in the folder. Pages, metadata,
-static files and the manifest are written all at once (`write_files`), so an interrupted build
-leaves the previous site as it was.
+Files the build writes are listed in `MANIFEST` before it writes them; a rebuild removes only
+files an earlier build listed there and this one no longer writes, never anything else in the
+folder, and nothing outside it (a folder on the way may be a link to elsewhere). Pages,
+metadata and static files are written all at once (`write_files`), so an interrupted build
+leaves the previous site as it was, and the next build removes its temporaries. One build at a
+time writes a folder (`files.locked`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
+import datetime
 import hashlib
 import io
 import json
 import math
-import os
 import urllib.parse
+from collections import Counter
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -30,21 +32,42 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from generator import animate, rng, shade
-from generator.errors import OutputError, SpecError
-from generator.files import check_ours, json_text, write_files
-from generator.render import cached_render, downsample, intact, render_image
+from generator import animate, cards, live, rng, shade
+from generator.cache import RenderCache
+from generator.errors import SpecError
+from generator.files import (
+    check_ours,
+    check_paths,
+    check_writable,
+    json_text,
+    locked,
+    make_folder,
+    read_input,
+    remove_files,
+    remove_temporaries,
+    write_files,
+)
+from generator.render import cached_render, describe, downsample, intact, render_image
 from generator.score import FEATURES, MIN_SIDE, load_labels, score
-from generator.spec import MAX_RESOLUTION, ArtworkSpec
+from generator.spec import DEFAULT_TITLE, MAX_RESOLUTION, ArtworkSpec, check_line, paragraph
 from generator.theme import Theme
 
 MANIFEST = ".attnart-manifest.json"
 THUMB = 400  # pixels a side of the grid thumbnails
 LARGE = 1200  # pixels a side of the lightbox / artwork page image
-DEFAULT_TITLE = "Attention Dynamics Art"
-DEFAULT_TEXT = ("Convergence landscapes of an attention-like dynamical map: each pixel (a, b) "
-                "is white where n unit vectors following X ← rownorm(softmax(X W_Qᵀ (X W_Kᵀ)ᵀ) "
-                "X W_Vᵀ), W_K = diag(a, b), synchronise.")
+MAP_TEXT = ("Convergence landscapes of an attention-like dynamical map: n unit vectors follow "
+            "X ← rownorm(softmax(X W_Qᵀ (X W_Kᵀ)ᵀ) X W_Vᵀ) with W_K = diag(a, b), one "
+            "pixel for each (a, b). ")
+SHADE_TEXT = {"binary": "White where they synchronise, black where they do not.",
+              "speed": "Coloured by how soon they synchronise, or how far apart they stay.",
+              "both": "White where they synchronise and black where they do not, or coloured "
+                      "by how soon they do."}
+
+
+def default_text(records: list[dict]) -> str:
+    """The collection's description when none is given, saying what its pictures show."""
+    shades = {r["meta"].get("shade", "binary") for r in records}
+    return MAP_TEXT + SHADE_TEXT[shades.pop() if len(shades) == 1 else "both"]
 
 
 VARIANTS = ("thumb", "large")  # derived sizes of each image, WebP and PNG
@@ -53,8 +76,9 @@ VARIANTS = ("thumb", "large")  # derived sizes of each image, WebP and PNG
 def artwork_files(aid: str) -> dict[str, str]:
     """The one place the site's files of an artwork are named, relative to the site root."""
     names = {"page": f"artworks/{aid}.html", "metadata": f"metadata/{aid}.json",
+             "card": f"images/{aid}-card.png",
              "full": f"images/{aid}.png", "sidecar": f"images/{aid}.json",
-             "score": f"images/{aid}.score.json"}
+             "score": f"images/{aid}.score.json", "live": f"live/{aid}.html"}
     return names | {f"{n}_{ext}": f"images/{aid}-{n}.{ext}"
                     for n in VARIANTS for ext in ("webp", "png")}
 
@@ -172,8 +196,8 @@ def _pyramid(out: Path, spec: ArtworkSpec, side: int, *, device: str, backend: s
                  "tile": DEEP_TILE, "blank": blank, "colour": colour}
     for path in [*files, folder / "pyramid.json"]:
         path.parent.mkdir(parents=True, exist_ok=True)
-    write_files(files)
-    write_files({folder / "pyramid.json": json_text(described).encode()})  # last: complete
+    write_files(files, root=out)
+    write_files({folder / "pyramid.json": json_text(described).encode()}, root=out)  # last
     return described
 
 
@@ -184,16 +208,25 @@ class BuildResult:
     repaired: list[str] = field(default_factory=list)  # damaged cached renders, rendered again
     written: list[str] = field(default_factory=list)  # every file of the site, relative to out
     removed: list[str] = field(default_factory=list)  # stale files of earlier builds
+    gone: list[str] = field(default_factory=list)  # titles of artworks no longer published
+    pyramids: list[str] = field(default_factory=list)  # ids whose pyramid this build made
+    videos: list[str] = field(default_factory=list)  # ids whose video this build made
 
 
 # ---- phase 1: records ------------------------------------------------------------------
 
 
 def _read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+    """The JSON object in attnart's own file `path`, or None when it is missing or is not
+    one (damaged, or a FIFO or device put in its place: never read, and refused when the
+    file is to be written)."""
+    if not path.exists():
         return None
+    try:
+        data = json.loads(read_input(path, "attnart's file"))
+    except ValueError:  # undecodable, or read_input's refusal
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _variants(out: Path, artwork_id: str, png: Path, size: int) -> dict[str, int]:
@@ -217,21 +250,25 @@ def _variants(out: Path, artwork_id: str, png: Path, size: int) -> dict[str, int
             buf = io.BytesIO()
             image.save(buf, format=fmt, **options)
             missing[path] = buf.getvalue()
-    write_files(missing)
+    write_files(missing, root=out)
     return sides
 
 
 def gather(specs: list[ArtworkSpec], out: Path, *, device: str, backend: str = "auto",
-           elsewhere: tuple[Path, ...] = (), deep_zoom: int | None = None,
-           progress: bool = False) -> BuildResult:
-    """Render, score and derive what is missing; `elsewhere` are other sites whose intact
-    renders are copied rather than rendered again; `deep_zoom` N adds each artwork's tile
-    pyramid at N². Returns the records and what was done."""
+           elsewhere: tuple[Path, ...] = (), cache: RenderCache | None = None,
+           deep_zoom: int | None = None, progress: bool = False) -> BuildResult:
+    """Render, score and derive what is missing; `cache` (the user's render cache) and
+    `elsewhere` (other sites) hold intact renders that are copied rather than rendered again;
+    `deep_zoom` N adds each artwork's tile pyramid at N². Returns the records and what was
+    done."""
     result = BuildResult([])
-    for spec in tqdm(specs, unit="artwork", disable=not progress, desc="build"):
+    bar = tqdm(specs, unit="artwork", disable=not progress, desc="build")
+    for spec in bar:
+        bar.set_postfix_str(spec.title or f"seed {spec.seed}", refresh=False)
         png = image_path(out, spec)
         meta, how = cached_render(spec, png, device=device, backend=backend,
-                                  elsewhere=reusable(spec, out, elsewhere))
+                                  elsewhere=reusable(spec, out, elsewhere), root=out,
+                                  cache=cache)
         if how in ("rendered", "repaired"):
             result.rendered.append(spec.id)
         if how == "repaired":
@@ -241,17 +278,24 @@ def gather(specs: list[ArtworkSpec], out: Path, *, device: str, backend: str = "
                        "wv": spec.canonical()["wv"]}
         score_file = out / artwork_files(spec.id)["score"]
         cached = None if how != "cached" else _read_json(score_file)
-        if cached is None or not all(key in cached for key in FEATURES):  # or from 0.1
+        # re-scored when from 0.1, or from before issue 24's estimator (no "regime")
+        if cached is None or not all(key in cached for key in (*FEATURES, "regime")):
             cached = score(_labels(png, meta)).as_dict()
-            write_files({score_file: json_text(cached).encode()})
+            write_files({score_file: json_text(cached).encode()}, root=out)
         sides = _variants(out, spec.id, png, meta["size"])
-        record = {"meta": meta, "score": cached, "sides": sides}
+        # when the picture was made: the feed's and sitemap's dates, the same on a rebuild
+        made = datetime.datetime.fromtimestamp(png.stat().st_mtime, datetime.UTC)
+        record = {"meta": meta, "score": cached, "sides": sides,
+                  "updated": made.replace(microsecond=0).isoformat().replace("+00:00", "Z")}
         if deep_zoom is not None:
+            if not (pyramid_dir(out, spec.id, deep_zoom) / "pyramid.json").is_file():
+                result.pyramids.append(spec.id)
             record["deepzoom"] = _pyramid(out, spec, deep_zoom, device=device,
                                           backend=backend, progress=progress)
         if spec.video:
             record["video"] = video_file(spec)
             if not (out / record["video"]).is_file():  # written whole, or not at all
+                result.videos.append(spec.id)
                 frames_spec, motion, seconds, fps = animate.gallery_plan(spec)
                 animate.animate(frames_spec, motion, out / record["video"], seconds=seconds,
                                 fps=fps, device=device, backend=backend, force=True)
@@ -261,8 +305,8 @@ def gather(specs: list[ArtworkSpec], out: Path, *, device: str, backend: str = "
 
 def _labels(png: Path, meta: dict) -> np.ndarray:
     """The labels a render shows: its black and white, or its colours' classes."""
-    if meta.get("shade", "binary") == "binary":
-        return load_labels(png)
+    if meta.get("shade", "binary") == "binary":  # a render of ours, up to MAX_RESOLUTION²
+        return load_labels(png, max_pixels=MAX_RESOLUTION ** 2)
     with Image.open(png) as image:
         return shade.labels_of(np.asarray(image.convert("RGB")), meta["palette"])
 
@@ -284,6 +328,11 @@ def _shown(value: float) -> str:
 
 def render_command(meta: dict) -> str:
     """The `attnart render` call that re-creates the artwork's full-resolution PNG."""
+    return " ".join(render_args(meta))
+
+
+def render_args(meta: dict) -> list[str]:
+    """`render_command` as its words (a page wraps it between words only)."""
     parts = ["attnart", "render", str(meta["seed"]),
              "--resolution", str(meta["resolution"]), "--points", str(meta["points"]),
              "--iterations", str(meta["iterations"]),
@@ -298,7 +347,7 @@ def render_command(meta: dict) -> str:
         # the command carries a palette of your own whole, as --palette=#rrggbb,...
         parts += ["--shade", meta["shade"], "--palette=" + shade.palette_text(meta["palette"])]
     parts += ["-o", f"{meta['id']}.png"]
-    return " ".join(parts)
+    return parts
 
 
 def check_base_url(url: str) -> str:
@@ -306,6 +355,7 @@ def check_base_url(url: str) -> str:
     URL may not hold a character as typed (spaces, non-ASCII), ending in '/'; '' stays ''."""
     if not url:
         return ""
+    check_line(url, "--base-url")
     parts = urllib.parse.urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise SpecError(f"--base-url must be an absolute http(s) URL such as "
@@ -328,13 +378,38 @@ def _attributes(meta: dict, sc: dict) -> list[dict]:
                ("White fraction", round(sc["white_fraction"], 4)), ("Points", meta["points"]),
                ("Iterations", meta["iterations"]), ("Resolution", meta["resolution"])]
     words = [("Structure", sc["traits"]["structure"]), ("Tone", sc["traits"]["tone"]),
-             ("Init", meta["init"]), ("RNG", meta["rng"])]
+             ("Dimension", dimension_band(sc["fractal_dimension"])),
+             ("Init", meta["init"]), ("RNG", meta["rng"]),
+             ("Shade", meta.get("shade", "binary"))]
     if meta.get("shade", "binary") != "binary":  # a palette file's colours are "custom"
         palette = meta["palette"]
-        words += [("Shade", meta["shade"]),
-                  ("Palette", palette if isinstance(palette, str) else "custom")]
+        words.append(("Palette", palette if isinstance(palette, str) else "custom"))
     return ([{"trait_type": k, "value": v, "display_type": "number"} for k, v in numbers]
             + [{"trait_type": k, "value": v} for k, v in words])
+
+
+def dimension_band(dimension: float) -> str:
+    """The tenth a fractal dimension falls in, as a trait to browse by: "1.6–1.7"; by the
+    three decimals pages show, so that "D 1.300" is in "1.3–1.4"."""
+    low = math.floor(round(dimension, 3) * 10 + 1e-9) / 10
+    return f"{low:.1f}–{low + 0.1:.1f}"
+
+
+def _traits(artworks: list[dict]) -> list[dict]:
+    """Every word trait of the collection with its values' counts, in the metadata's order;
+    each artwork's own traits get their share of the collection ("12 % have it")."""
+    counts: dict[str, Counter] = {}
+    for art in artworks:
+        for attr in art["metadata"]["attributes"]:
+            if "display_type" not in attr:
+                counts.setdefault(attr["trait_type"], Counter())[attr["value"]] += 1
+    for art in artworks:
+        art["trait_shares"] = [
+            {"name": a["trait_type"], "value": a["value"],
+             "share": counts[a["trait_type"]][a["value"]] / len(artworks)}
+            for a in art["metadata"]["attributes"] if "display_type" not in a]
+    return [{"name": name, "key": name.lower(), "values": sorted(values.items())}
+            for name, values in counts.items()]
 
 
 def _anchors(records: list[dict]) -> list[str]:
@@ -345,12 +420,14 @@ def _anchors(records: list[dict]) -> list[str]:
 
 
 def build_context(records: list[dict], *, title: str = DEFAULT_TITLE, base_url: str = "",
-                  text: str = DEFAULT_TEXT) -> dict:
+                  text: str | None = None, artist: str = "", license: str = "") -> dict:
     """Everything the templates show, from the records alone: no files, no computation.
 
     Paths are relative to the site root; pages prefix them with their own `root`.
-    `base_url` is as `check_base_url` returns it.
+    `base_url` is as `check_base_url` returns it; `text` describes the collection
+    (`default_text` when None), `artist` and `license` are shown where given.
     """
+    text = default_text(records) if text is None else text
     artworks = []
     for record, anchor in zip(records, _anchors(records)):
         meta, sc = record["meta"], record["score"]
@@ -378,7 +455,9 @@ def build_context(records: list[dict], *, title: str = DEFAULT_TITLE, base_url: 
                     f"{meta['cuda_threads_per_sm']})" if meta["rng"] == "cuda" else meta["rng"]),
             ("threshold", _num(meta["threshold"])),
         ]
-        scores = [("fractal dimension", f"{sc['fractal_dimension']:.3f}"),
+        measured = (f" ({sc['regime']}, measured at {sc['resolution']} px)"
+                    if "regime" in sc else "")  # records made before issue 24 say nothing
+        scores = [("fractal dimension", f"{sc['fractal_dimension']:.3f}{measured}"),
                   ("fit r²", f"{sc['r2']:.3f}"),
                   ("fractal dimension, full resolution", f"{sc['raw_fractal_dimension']:.3f}"),
                   ("white fraction", f"{sc['white_fraction']:.1%}"),
@@ -391,30 +470,44 @@ def build_context(records: list[dict], *, title: str = DEFAULT_TITLE, base_url: 
                   ("solid black area", f"{sc['solid_black']:.1%}")]
         description = (f"{name}: seed {meta['seed']}, fractal dimension "
                        f"{sc['fractal_dimension']:.3f}, "
-                       + ", ".join(sc["traits"].values()) + ".")
+                       + ", ".join(sc["traits"].values()) + ". " + text).strip()
         artworks.append({
             "id": aid, "name": name, "seed": meta["seed"], "anchor": anchor, "page": page,
             "deepzoom": record.get("deepzoom"), "video": record.get("video"),
+            "live": record.get("live"),
             "images": images,
             "matrices": [(label, [[_shown(v) for v in row] for row in meta[key]])
                          for label, key in (("Q", "W_Q"), ("V", "W_V"))],
             "parameters": parameters, "scores": scores, "traits": dict(sc["traits"]),
             "score": round(sc["fractal_dimension"], 3),
             "caption": f"Seed {meta['seed']} · fractal dimension {sc['fractal_dimension']:.3f}",
-            "command": render_command(meta), "sidecar": names["sidecar"],
+            "command": render_command(meta), "command_args": render_args(meta),
+            "white": sc["white_fraction"], "sidecar": names["sidecar"],
             "metadata_path": names["metadata"],
             "metadata": {
                 "name": name, "description": description,
                 "image": _metadata_url(base_url, names["full"]),
                 "external_url": _metadata_url(base_url, page),
                 "attributes": _attributes(meta, sc),
-            },
+            } | {k: v for k, v in (("artist", artist), ("license", license)) if v},
         })
-        if record.get("video"):  # the artwork in motion, else its zoomable page
+        artworks[-1]["updated"] = record.get("updated", "")
+        artworks[-1]["social"] = base_url and {
+            "title": name, "description": description, "url": base_url + urllib.parse.quote(page),
+            "image": base_url + urllib.parse.quote(names["card"]),
+            "alt": f"{name}, seed {meta['seed']}"}
+        # the artwork rendering itself, else in motion, else its zoomable page; a video
+        # beside a live page moves to video_url
+        if record.get("live"):
+            artworks[-1]["metadata"]["animation_url"] = _metadata_url(base_url, record["live"])
+            if record.get("video"):
+                artworks[-1]["metadata"]["video_url"] = _metadata_url(base_url, record["video"])
+        elif record.get("video"):
             artworks[-1]["metadata"]["animation_url"] = _metadata_url(base_url, record["video"])
         elif record.get("deepzoom"):
             artworks[-1]["metadata"]["animation_url"] = _metadata_url(base_url, page)
     for i, art in enumerate(artworks):
+        art["index"] = i
         art["previous"] = artworks[i - 1]["page"] if i > 0 else None
         art["previous_name"] = artworks[i - 1]["name"] if i > 0 else None
         art["next"] = artworks[i + 1]["page"] if i + 1 < len(artworks) else None
@@ -424,14 +517,20 @@ def build_context(records: list[dict], *, title: str = DEFAULT_TITLE, base_url: 
         "image": _metadata_url(base_url, artworks[0]["images"]["thumb_png"]) if artworks else "",
         "external_link": _metadata_url(base_url, "index.html"),
     }
-    return {"site": {"title": title, "text": text, "base_url": base_url},
-            "artworks": artworks, "collection": collection}
+    social = base_url and artworks and {
+        "title": title, "description": text, "url": base_url + "index.html",
+        "image": artworks[0]["social"]["image"], "alt": artworks[0]["social"]["alt"]}
+    return {"site": {"title": title, "text": text, "base_url": base_url, "artist": artist,
+                     "license": license, "social": social,
+                     "updated": max((a["updated"] for a in artworks), default="")},
+            "artworks": artworks, "collection": collection, "traits": _traits(artworks)}
 
 
 # ---- phase 2: pages ----------------------------------------------------------------------
 
 
-PAGES = ("index.html", "artwork.html")
+FEEDS = ("feed.xml", "sitemap.xml")
+PAGES = ("index.html", "artwork.html", *FEEDS)
 
 
 def site_files(context: dict, theme: Theme | None = None) -> dict[str, bytes]:
@@ -439,10 +538,14 @@ def site_files(context: dict, theme: Theme | None = None) -> dict[str, bytes]:
     theme = theme or Theme()
     pages = theme.templates(*PAGES)
     with theme.errors():
-        files = {"index.html": pages["index.html"].render(context, root="").encode()}
+        files = {"index.html": pages["index.html"].render(
+            context, root="", social=context["site"]["social"]).encode()}
+        if context["site"]["base_url"]:  # absolute URLs only: none without a base URL
+            for name in FEEDS:
+                files[name] = pages[name].render(context).encode()
         for art in context["artworks"]:
-            files[art["page"]] = pages["artwork.html"].render(context, art=art,
-                                                              root="../").encode()
+            files[art["page"]] = pages["artwork.html"].render(
+                context, art=art, social=art["social"], root="../").encode()
     for art in context["artworks"]:
         files[art["metadata_path"]] = json_text(art["metadata"]).encode()
     files["metadata/collection.json"] = json_text(context["collection"]).encode()
@@ -459,15 +562,46 @@ def _leaflet() -> dict[str, bytes]:
             for name in ("leaflet.js", "leaflet.css", "LICENSE", "VERSION")}
 
 
-def _planned(specs: list[ArtworkSpec], theme: Theme, deep_zoom: int | None) -> list[str]:
+def _check_theme(theme: Theme, specs: list[ArtworkSpec], collection: dict,
+                 deep_zoom: int | None) -> None:
+    """Render every page once from stand-in records of the first artworks (their real
+    specs, no render, a blank image's scores), so that a theme using something the site does
+    not define fails before the first render, naming its file; nothing is written."""
+    blank = score(np.zeros((MIN_SIDE, MIN_SIDE), dtype=bool)).as_dict()
+    records = []
+    for i, spec in enumerate(specs[:2]):
+        meta = describe(spec, rng.draw(spec)) | {"size": spec.resolution,
+                                                 "wq": spec.canonical()["wq"],
+                                                 "wv": spec.canonical()["wv"]}
+        side = min(LARGE, spec.resolution)
+        record = {"meta": meta, "score": blank, "sides": {"thumb": min(THUMB, side),
+                                                          "large": side},
+                  "updated": "2000-01-01T00:00:00Z"}
+        if deep_zoom is not None:
+            record["deepzoom"] = {"path": "deepzoom", "size": deep_zoom, "tile": DEEP_TILE,
+                                  "levels": pyramid_levels(deep_zoom), "blank": {},
+                                  "colour": False}
+        if i == 1 or spec.video:  # the page of an artwork with a video, too
+            record["video"] = "videos/sample.mp4"
+        records.append(record)
+    site_files(build_context(records, **collection), theme)
+
+
+def _planned(specs: list[ArtworkSpec], theme: Theme, deep_zoom: int | None,
+             shared: bool, live_pages: bool = True) -> list[str]:
     """Every file a build of `specs` may write, relative to the site root, known before any
-    (every tile of a pyramid: which are blank is known only once it is rendered)."""
+    (every tile of a pyramid: which are blank is known only once it is rendered); `shared`:
+    with the social cards and feeds that a base URL makes possible; `live_pages`: with each
+    artwork's live page."""
     names = {"index.html", "metadata/collection.json", MANIFEST}
     names |= {f"static/{name}" for name in theme.static_files()}
+    if shared:
+        names |= set(FEEDS)
     if deep_zoom is not None:
         names |= {f"static/leaflet/{name}" for name in _leaflet()}
     for spec in specs:
-        names |= set(artwork_files(spec.id).values())
+        names |= {path for key, path in artwork_files(spec.id).items()
+                  if (shared or key != "card") and (live_pages or key != "live")}
         if deep_zoom is not None:
             names |= set(pyramid_files(spec.id, deep_zoom))
         if spec.video:
@@ -475,30 +609,26 @@ def _planned(specs: list[ArtworkSpec], theme: Theme, deep_zoom: int | None) -> l
     return sorted(names)
 
 
-def _check_folder(out: Path, planned: list[str], previous: list[str], force: bool) -> None:
-    """Everything that could stop the build once it has begun writing, checked first."""
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"output {out} is a file; give a folder")
-    for folder in sorted({str(Path(name).parent) for name in planned} - {"."}):
-        if (out / folder).exists() and not (out / folder).is_dir():
-            raise OutputError(f"{out / folder} is a file where the site's {folder}/ folder "
-                              "goes; move it away or build into another folder")
-    check_ours(out, planned, set(previous), writer="attnart build", force=force)
-
-
 def _manifest(files: list[str]) -> bytes:
     return json_text({"files": sorted(files)}).encode()
 
 
 def build(specs: list[ArtworkSpec], out: Path, *, device: str, backend: str = "auto",
-          title: str = DEFAULT_TITLE, base_url: str = "", templates: Path | None = None,
-          elsewhere: tuple[Path, ...] = (), force: bool = False, deep_zoom: int | None = None,
+          title: str = DEFAULT_TITLE, base_url: str = "", description: str | None = None,
+          artist: str = "", license: str = "", templates: Path | None = None,
+          elsewhere: tuple[Path, ...] = (), cache: RenderCache | None = None,
+          force: bool = False, deep_zoom: int | None = None, live_pages: bool = True,
           progress: bool = False) -> BuildResult:
     """Render what is missing (by spec id), score it, and write the gallery into `out`;
     `deep_zoom` N also renders each artwork at N² as a zoomable tile pyramid on its page.
 
+    `title`, `description` (what the pictures show when None), `artist` and `license`
+    describe the collection on its pages and in its metadata; `base_url` adds social cards,
+    `feed.xml` and `sitemap.xml`, which need absolute URLs.
     `templates` is a user theme folder overriding the built-in theme file by file;
-    `elsewhere`, other sites whose renders may be reused. Everything that could stop the
+    `cache`, the user's render cache (renders are made there and copied in), `elsewhere`,
+    other sites whose renders may be reused; `live_pages`, each artwork's self-rendering
+    WebGL2 page (`generator.live`), its token's animation_url. Everything that could stop the
     build is checked before the first write, files attnart did not write are replaced only
     with `force`, and the manifest lists every file the build is about to write before it
     writes any, so files of an interrupted build are the next build's to replace or remove.
@@ -506,7 +636,11 @@ def build(specs: list[ArtworkSpec], out: Path, *, device: str, backend: str = "a
     """
     theme = Theme(templates)
     theme.templates(*PAGES)  # a broken theme fails before any render
-    base_url = check_base_url(base_url)
+    check_line(title, "--title")
+    collection = {"title": title, "base_url": check_base_url(base_url),
+                  "artist": paragraph(artist, "--artist"),
+                  "license": paragraph(license, "--license"),
+                  "text": description and paragraph(description, "--description") or None}
     if deep_zoom is not None and not DEEP_TILE <= deep_zoom <= MAX_RESOLUTION:
         raise SpecError(f"--deep-zoom must be in {DEEP_TILE}..{MAX_RESOLUTION} (pixels a side), "
                         f"got {deep_zoom}")
@@ -517,19 +651,78 @@ def build(specs: list[ArtworkSpec], out: Path, *, device: str, backend: str = "a
         if spec.video:  # a video's options and its encoder, before any render
             animate.gallery_plan(spec)
             animate.encoder()
-    planned = _planned(specs, theme, deep_zoom)
-    previous = [n for n in (_read_json(out / MANIFEST) or {}).get("files", [])
-                if isinstance(n, str)]
-    _check_folder(out, planned, previous, force)
-    for name in planned:
-        (out / name).parent.mkdir(parents=True, exist_ok=True)
-    journal = sorted(set(previous) | set(planned))
-    if journal != previous:
-        write_files({out / MANIFEST: _manifest(journal)})
+    _check_theme(theme, specs, collection, deep_zoom)
+    planned = _planned(specs, theme, deep_zoom, bool(collection["base_url"]), live_pages)
+    make_folder(out, "output")
+    with locked(out):
+        check_writable([out / MANIFEST], root=out)  # a link, a FIFO, protected: never read
+        listed = (_read_json(out / MANIFEST) or {}).get("files")
+        previous = [n for n in listed if isinstance(n, str)] if isinstance(listed, list) else []
+        check_paths(out, planned)
+        check_ours(out, planned, set(previous), writer="attnart build", force=force)
+        remove_temporaries(out, sorted(set(planned) | set(previous)))
+        for name in planned:
+            (out / name).parent.mkdir(parents=True, exist_ok=True)
+        journal = sorted(set(previous) | set(planned))
+        if journal != previous:
+            write_files({out / MANIFEST: _manifest(journal)}, root=out)
+        result = _write(specs, out, planned, previous, theme, collection, device=device,
+                        backend=backend, elsewhere=elsewhere, cache=cache,
+                        deep_zoom=deep_zoom, progress=progress, live_pages=live_pages)
+    if cache is not None:
+        cache.evict()
+    return result
 
-    result = gather(specs, out, device=device, backend=backend, elsewhere=elsewhere,
-                    deep_zoom=deep_zoom, progress=progress)
-    files = site_files(build_context(result.records, title=title, base_url=base_url), theme)
+
+def _is_page(name: str) -> bool:
+    return name.startswith("artworks/") and name.endswith(".html")
+
+
+def _title(out: Path, page: str) -> str:
+    """How an artwork that leaves the site was shown: the name its metadata gave it (still
+    there), with its seed from its sidecar; else its id."""
+    aid = Path(page).stem
+    shown, meta = (_read_json(out / artwork_files(aid)[key]) for key in ("metadata", "sidecar"))
+    name = shown.get("name") if isinstance(shown, dict) else None
+    seed = meta.get("seed") if isinstance(meta, dict) else None
+    return f"{name} (seed {seed})" if isinstance(name, str) and seed is not None else aid
+
+
+def _cards(out: Path, context: dict) -> dict[str, bytes]:
+    """Each artwork's social card, made from its large image (the sizes a card shows)."""
+    made = {}
+    for art in context["artworks"]:
+        with Image.open(out / art["images"]["large_png"]) as large:
+            made[artwork_files(art["id"])["card"]] = cards.card(
+                large, title=art["name"], seed=art["seed"], site=context["site"]["title"])
+    return made
+
+
+def _live_pages(specs: list[ArtworkSpec], context: dict) -> dict[str, bytes]:
+    """Each artwork's live page, its traits handed to the platforms that read them."""
+    pages = {}
+    for spec, art in zip(specs, context["artworks"]):
+        names = artwork_files(spec.id)
+        features = {a["trait_type"]: a["value"] for a in art["metadata"]["attributes"]}
+        pages[names["live"]] = live.page(spec, still="../" + names["large_png"],
+                                         features=features)
+    return pages
+
+
+def _write(specs, out, planned, previous, theme, collection, *, live_pages: bool,
+           **gathering) -> BuildResult:
+    """The build once its files are journaled: gather, write the pages, remove the stale
+    files, and only then drop them from the manifest, so it never misses a file."""
+    result = gather(specs, out, **gathering)
+    if live_pages:
+        for record in result.records:
+            record["live"] = artwork_files(record["meta"]["id"])["live"]
+    context = build_context(result.records, **collection)
+    files = site_files(context, theme)
+    if live_pages:
+        files |= _live_pages(specs, context)
+    if collection["base_url"]:
+        files |= _cards(out, context)
     blank = set()  # tiles of one colour, planned but never written
     for record in result.records:
         if record.get("deepzoom"):
@@ -537,17 +730,15 @@ def build(specs: list[ArtworkSpec], out: Path, *, device: str, backend: str = "a
             blank |= (set(pyramid_files(aid, pyramid["size"]))
                       - set(pyramid_files(aid, pyramid["size"], pyramid["blank"])))
     planned = [n for n in planned if n not in blank]
-    files[MANIFEST] = _manifest(planned)
+    manifest = _manifest(planned)
     changed = {out / n: data for n, data in files.items()
                if not (out / n).is_file() or (out / n).read_bytes() != data}
     if changed:
-        write_files(changed)
+        write_files(changed, root=out)
+    stale = sorted(set(previous) - set(planned))
+    result.gone = [_title(out, name) for name in stale if _is_page(name)]
+    result.removed = remove_files(out, stale)
+    if (out / MANIFEST).read_bytes() != manifest:
+        write_files({out / MANIFEST: manifest}, root=out)
     result.written = planned
-    for name in sorted(set(previous) - set(planned)):
-        path = out / name
-        if ".." in Path(name).parts or Path(name).is_absolute() or not path.is_file():
-            continue  # a manifest names files inside the site only
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-            result.removed.append(name)
     return result

@@ -5,15 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
+import tomllib
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import numpy as np
-import tomllib
 
 from generator import shade as shading
-from generator.errors import SpecError
+from generator.errors import InputError, SpecError
+from generator.files import read_input
 
 SEED_MAX = 2**64 - 1  # torch.manual_seed accepts 0 ... 2**64 - 1
 INIT_MODES = ("per-point", "shared")
@@ -35,6 +38,30 @@ MAX_RESOLUTION = 32768
 
 
 IDENTITY = (1.0, 0.0, 0.0, 1.0)
+# Format characters some scripts and emoji need: the zero-width non-joiner (Persian) and
+# joiner (Indic scripts, emoji sequences). Every other one is refused in a line of text.
+JOINERS = frozenset("\u200c\u200d")
+
+
+def printable_line(text: str) -> bool:
+    """Whether `text` reads as the one line it shows: printable characters and spaces of any
+    kind, no control character (NUL, a line break) and no format character but the joiners,
+    so no bidirectional override or isolate that would show it in another order."""
+    return all(ch.isprintable() or ch in JOINERS or unicodedata.category(ch) == "Zs"
+               for ch in text)
+
+
+def check_line(text, what: str) -> None:
+    """Refuse `text` (a title, shown in pages and metadata) unless it is one printable line."""
+    if not isinstance(text, str):
+        raise SpecError(f"{what} must be text, got {text!r}")
+    if not printable_line(text):
+        ch = next(c for c in text if not printable_line(c))
+        name = f" ({unicodedata.name(ch)})" if unicodedata.name(ch, "") else ""
+        raise SpecError(f"{what} {text!r} holds U+{ord(ch):04X}{name}, a control or format "
+                        "character; give one line of printable text")
+
+
 FLOAT32_MAX = 3.4028234663852886e38  # everything is computed in float32
 
 
@@ -132,8 +159,7 @@ class ArtworkSpec:
         if self.cuda_threads_per_sm % 256:
             raise SpecError("cuda threads per SM must be a multiple of 256 (the block size), "
                             f"got {self.cuda_threads_per_sm}")
-        if not isinstance(self.title, str):
-            raise SpecError(f"title must be text, got {self.title!r}")
+        check_line(self.title, "title")
         video = self.video
         if isinstance(video, dict):
             video = tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
@@ -203,21 +229,56 @@ class ArtworkSpec:
         return cls(**data)
 
 
+def _seeds_toml(path: Path | Traversable) -> dict:
+    """A seeds file's TOML; `path` may be a file of the package (`theme.paper_seeds()`)."""
+    if isinstance(path, str):
+        path = Path(path)
+    # a file the user names must be a regular one (a FIFO would block, /dev/zero never end)
+    try:
+        raw = read_input(path, "seeds file") if isinstance(path, Path) else path.read_bytes()
+    except InputError as e:  # what every caller of this function catches is a SpecError
+        raise SpecError(str(e)) from None
+    try:
+        # utf-8-sig: a byte-order mark, as some editors write, is not part of the text
+        return tomllib.loads(raw.decode("utf-8-sig"))
+    except ValueError as e:  # TOMLDecodeError and UnicodeDecodeError are both
+        raise SpecError(f"seeds file {path} cannot be read as TOML: {e}") from None
+
+
+# A seeds file's optional [collection] table: what `attnart build` shows of the collection.
+COLLECTION_KEYS = ("title", "description", "artist", "license")
+DEFAULT_TITLE = "Attention Dynamics Art"
+
+
+def load_collection(path: Path | Traversable) -> dict[str, str]:
+    """The `[collection]` table of a seeds file, checked: text for each of COLLECTION_KEYS
+    that it sets ({} when it has none)."""
+    table = _seeds_toml(path).get("collection", {})
+    if not isinstance(table, dict):
+        raise SpecError(f"seeds file {path}: collection must be a table, [collection]")
+    unknown = sorted(set(table) - set(COLLECTION_KEYS))
+    if unknown:
+        raise SpecError(f"seeds file {path}: unknown [collection] key(s) {', '.join(unknown)}; "
+                        f"use {', '.join(COLLECTION_KEYS)}")
+    return {key: paragraph(value, f"seeds file {path}: collection {key}")
+            for key, value in table.items()}
+
+
+def paragraph(text, what: str) -> str:
+    """`text` as one line: as `check_line`, but line breaks and tabs are allowed and read as
+    spaces (a paragraph typed over several lines), any other control character is not."""
+    line = re.sub(r"[ \t\r\n]+", " ", text).strip() if isinstance(text, str) else text
+    check_line(line, what)
+    return line
+
+
 def load_seeds(path: Path | Traversable, defaults: dict | None = None) -> list[ArtworkSpec]:
     """The artworks of a seeds TOML (`[[artwork]]` tables), in order; `path` may be a file of
     the package (`theme.paper_seeds()`).
 
     A field set in the file wins over `defaults` (say, a command line's resolution).
     """
-    if isinstance(path, str):
-        path = Path(path)
-    try:
-        # utf-8-sig: a byte-order mark, as some editors write, is not part of the text
-        data = tomllib.loads(path.read_bytes().decode("utf-8-sig"))
-    except FileNotFoundError:
-        raise SpecError(f"seeds file {path} does not exist") from None
-    except (OSError, ValueError) as e:  # TOMLDecodeError and UnicodeDecodeError are both
-        raise SpecError(f"seeds file {path} cannot be read as TOML: {e}") from None
+    data = _seeds_toml(path)
     entries = data.get("artwork")
     if not isinstance(entries, list) or not entries:
         raise SpecError(f"seeds file {path} lists no [[artwork]] tables")

@@ -82,8 +82,8 @@ class Theme:
             raise ThemeError(f"template {e.filename or e.name}, line {e.lineno}: "
                              f"{e.message}") from None
         except jinja2.UndefinedError as e:
-            raise ThemeError(f"a template of {self._where()} uses something the site does "
-                             f"not define: {e.message}") from None
+            raise ThemeError(f"template {_template_of(e) or 'of ' + self._where()} uses "
+                             f"something the site does not define: {e.message}") from None
         except OSError as e:
             raise ThemeError(f"template {e.filename} cannot be read: {e.strerror}; check its "
                              "permissions") from None
@@ -135,6 +135,19 @@ class Theme:
             except OSError as e:
                 raise ThemeError(f"theme file {entry} cannot be read: {e.strerror}") from None
         return out
+
+
+def _template_of(error: Exception) -> str | None:
+    """The template file an error was raised in: jinja2 names the frames of compiled
+    templates after their files, the innermost last."""
+    names = []
+    tb = error.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith((".html", ".xml", ".md")):
+            names.append(name)
+        tb = tb.tb_next
+    return names[-1] if names else None
 
 
 def copy_builtin(dest: Path) -> list[Path]:

@@ -5,6 +5,16 @@ import pytest
 from generator.spec import ArtworkSpec
 
 
+@pytest.fixture(scope="session", autouse=True)
+def render_cache(tmp_path_factory):
+    """Every command the tests run, in-process or not, keeps its renders in one cache of the
+    session's own, never in the user's."""
+    folder = tmp_path_factory.mktemp("render-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ATTNART_CACHE", str(folder))
+        yield folder
+
+
 def make_spec(**overrides) -> ArtworkSpec:
     """Small, fast artworks: the factory every test builds its specs with."""
     return ArtworkSpec(**({"seed": 1679700, "resolution": 24, "init": "shared"} | overrides))

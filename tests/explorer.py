@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import resource
 import subprocess
 import sys
 import time
@@ -11,19 +12,28 @@ import urllib.request
 from pathlib import Path
 
 STARTUP_S = 60
+CLI = ("-m", "generator.cli", "explore", "--port", "0")
 
 
 class Explorer:
-    """A running `attnart explore ARGS --port 0`: its URL, and helpers to ask it things."""
+    """A running `attnart explore ARGS --port 0` (or `python PROGRAM ARGS`, which prints the
+    same first line): its URL, and helpers to ask it things. `fds` limits the descriptors it
+    may open (`ulimit -n`); its stderr goes to a pipe, or to the file `stderr`."""
 
-    def __init__(self, *args: str, cwd: Path):
+    def __init__(self, *args: str, cwd: Path, program: tuple[str, ...] = CLI,
+                 fds: int | None = None, stderr=subprocess.PIPE):
+        def limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE,
+                               (fds, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "generator.cli", "explore", "--port", "0", *args],
-            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            [sys.executable, *program, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=stderr,
+            text=True, preexec_fn=limit if fds else None)
         line = self.process.stdout.readline()  # "attnart explore: http://127.0.0.1:PORT/ ..."
         if "http://" not in line:
+            err = self.process.stderr.read() if self.process.stderr else ""
             self.stop()
-            raise RuntimeError(f"attnart explore did not start: {line}{self.process.stderr.read()}")
+            raise RuntimeError(f"attnart explore did not start: {line}{err}")
         self.url = line.split()[2]
         self.port = int(self.url.rstrip("/").rsplit(":", 1)[1])
         deadline = time.monotonic() + STARTUP_S
@@ -63,4 +73,5 @@ class Explorer:
             self.process.kill()
             self.process.wait()
         for stream in (self.process.stdout, self.process.stderr):
-            stream.close()
+            if stream is not None:
+                stream.close()

@@ -39,12 +39,12 @@ def still(spec: ArtworkSpec) -> np.ndarray:
     return np.asarray(to_image(render_labels(spec, rng.draw(spec), device="cpu")).convert("RGB"))
 
 
-def test_zoom_video_matches_renders_of_its_first_and_last_windows(tmp_path):
+def test_exact_zoom_video_matches_renders_of_its_first_and_last_windows(tmp_path):
     spec = ArtworkSpec(**SPEC)
     out = tmp_path / "zoom.mp4"
     assert main(["animate", "8012376", "--resolution", "64", "--iterations", "40", "--init",
                  "shared", "--zoom-to", "-2,1.5", "--to-width", "2", "--seconds", "1",
-                 "--fps", "8", "--quiet", "-o", str(out)]) == 0
+                 "--fps", "8", "--every-frame", "--quiet", "-o", str(out)]) == 0
     frames = decode(out)
     assert len(frames) == 8 and frames[0].shape == (64, 64, 3)
     last = ArtworkSpec(**SPEC | {"window": (-3.0, -1.0, 0.5, 2.5)})
@@ -132,10 +132,131 @@ def test_existing_file_is_kept_and_pyav_missing_says_how_to_install(tmp_path, mo
     with pytest.raises(ArtError, match="use --force"):
         animate(ArtworkSpec(**SPEC), Motion(morph=1), out, seconds=1, fps=2, device="cpu")
     assert out.read_bytes() == b"mine"
+    ours = tmp_path / "ours.mp4"  # a video attnart made is replaced without --force
+    for _ in range(2):
+        animate(ArtworkSpec(**SPEC), Motion(morph=1), ours, seconds=1, fps=2, device="cpu")
     monkeypatch.setitem(sys.modules, "av", None)
     with pytest.raises(SpecError, match=r"attention-art\[video\]"):
         animate(ArtworkSpec(**SPEC), Motion(morph=1), tmp_path / "w.mp4", seconds=1, fps=2,
                 device="cpu")
+
+
+# ---- zooms from keyframes ---------------------------------------------------------------------
+
+def triangle_weights(start: float, stop: float, out: int, size: int) -> np.ndarray:
+    """(out, size) weights of a plain triangle filter resampling source pixels [start, stop)
+    (pixel j centred at j + 0.5) to `out` pixels: half-width one output pixel (at least one
+    source pixel), normalised over the source pixels it reaches."""
+    scale = (stop - start) / out
+    width = max(scale, 1.0)
+    centres = start + (np.arange(out) + 0.5) * scale
+    w = np.clip(1 - np.abs(np.arange(size) + 0.5 - centres[:, None]) / width, 0, None)
+    return w / w.sum(axis=1, keepdims=True)
+
+
+def test_resample_is_the_plain_triangle_filter():
+    draw = np.random.default_rng(7)
+    for _ in range(20):
+        key = ArtworkSpec(seed=1, resolution=int(draw.integers(30, 90)),
+                          window=(-1.0, 1.0 + draw.random(), -2.0, 0.5))
+        source = draw.random((key.resolution, key.resolution), dtype=np.float32)
+        h = animation.spacing(key)
+        step = h * draw.uniform(1.0, 2.5, size=2)  # (a, b), downsampling as frames do
+        extent = np.array(key.window[1::2]) - np.array(key.window[::2])
+        counts = [int(draw.integers(3, e // s - 4)) for e, s in zip(extent, step)]
+        shape = (counts[1], counts[0])  # (rows, columns)
+        room = extent - step * (np.array(counts) + 4)
+        lo = np.array(key.window[::2]) + 2 * step + draw.random(2) * room
+        got = animation.resample(source, key, lo, step, shape)
+        start = (lo - step / 2 - np.array(key.window[::2])) / h + 0.5
+        stop = start + np.array(shape[::-1]) * step / h
+        wa = triangle_weights(start[0], stop[0], shape[1], key.resolution)
+        wb = triangle_weights(start[1], stop[1], shape[0], key.resolution)
+        np.testing.assert_allclose(got, wb @ source @ wa.T, atol=2e-5)
+
+
+@pytest.mark.parametrize("init", ["shared", "per-point"])
+def test_a_ring_is_the_render_without_its_hole(init):
+    spec = ArtworkSpec(**SPEC | {"init": init, "resolution": 48, "window": (-3, 5, 0, 2)})
+    draws = rng.draw(spec)
+    labels, field = render_field(spec, draws, device="cpu")
+    skip = (slice(5, 31), slice(12, 40))
+    for speed, want in ((True, field), (False, labels)):
+        got = animation.render_ring(spec, draws, skip, speed=speed, device="cpu",
+                                    backend="auto")
+        assert np.isnan(got[skip]).all()
+        keep = ~np.isnan(got)
+        assert keep.sum() == 48 * 48 - 26 * 28
+        np.testing.assert_array_equal(got[keep], want[keep].astype(np.float32))
+
+
+def test_keyframes_are_never_coarser_than_their_frames_and_cost_few_pixels():
+    draw = np.random.default_rng(3)
+    for _ in range(25):
+        side = 2 * int(draw.integers(16, 400))
+        spec = ArtworkSpec(seed=1, resolution=side,
+                           window=(-8.0, 8.0, -8.0 + 8 * draw.random(), 8.0))
+        amin, amax, bmin, bmax = spec.window
+        target = (float(draw.uniform(amin, amax)), float(draw.uniform(bmin, bmax)))
+        width = float(16 * 2.0 ** -draw.uniform(0.5, 12))
+        specs = animation.frame_specs(spec, Motion(target=target, width=width),
+                                      float(draw.uniform(0.5, 12)), 30)
+        keys = animation.keyframes(specs)
+        assert keys[0].first == 0 and keys[-1].last == len(specs) - 1
+        assert all(k.last + 1 == n.first for k, n in zip(keys, keys[1:]))
+        for key in keys:
+            h = animation.spacing(key.spec)
+            for frame in specs[key.first:key.last + 1]:
+                f = animation.spacing(frame)
+                assert (h <= f * (1 + 1e-9)).all()  # never upsampled
+                lo, hi = np.array(frame.window[::2]), np.array(frame.window[1::2])
+                assert (np.array(key.spec.window[::2]) <= lo - 1.5 * f).all()
+                assert (np.array(key.spec.window[1::2]) >= hi + 1.5 * f).all()
+            widths = [s.window[1] - s.window[0] for s in specs[key.first:key.last + 1]]
+            assert widths[0] / widths[-1] <= animation.STEP * (1 + 1e-9)
+        specs = [k.spec for k in keys]
+        pixels = sum(k.resolution**2 - (r.stop - r.start) * (c.stop - c.start)
+                     for k, (r, c) in zip(specs, animation.holes(specs)))
+        octaves = np.log2(specs[0].window[1] - specs[0].window[0]) - np.log2(width)
+        # 2 frames' pixels an octave at STEP √2, and margins; the last keyframe is whole
+        assert pixels <= side**2 * (2.4 * octaves + 2.5), (side, octaves, pixels / side**2)
+
+
+@pytest.mark.parametrize("shade_options", [[], ["--shade", "speed", "--palette", "bmy"]])
+def test_keyframed_zoom_matches_the_exact_one_frame_by_frame(tmp_path, shade_options):
+    args = ["animate", "1679700", "--init", "shared", "--zoom-to", "2,4", "--to-width", "0.25",
+            "--seconds", "2", "--fps", "12", "--resolution", "96", "--iterations", "60",
+            "--quiet", *shade_options]
+    assert main([*args, "-o", str(tmp_path / "key.mp4")]) == 0
+    assert main([*args, "--every-frame", "-o", str(tmp_path / "exact.mp4")]) == 0
+    got, want = decode(tmp_path / "key.mp4"), decode(tmp_path / "exact.mp4")
+    assert len(got) == len(want) == 24 and got[0].shape == want[0].shape == (96, 96, 3)
+    differences = [animation.block_difference(g, w) for g, w in zip(got, want)]
+    assert max(differences) < 0.04, differences
+    assert min(luma_difference(g, w) for g, w in zip(got, want)) > 0  # resampled, not exact
+
+
+def test_per_point_x0_is_drawn_once_for_all_exact_frames(monkeypatch):
+    spec = ArtworkSpec(**SPEC | {"init": "per-point", "resolution": 16})
+    drawn = []
+    draws = rng.draw(spec)
+    counted = dataclasses.replace(draws, initial=lambda *a: drawn.append(a) or draws.initial(*a))
+    kept = animation.kept(counted, spec)
+    first = kept.initial(3, 40, "cpu")
+    first *= 0  # as `rng.unit_rows` normalises in place
+    np.testing.assert_array_equal(kept.initial(3, 40, "cpu"), draws.initial(3, 40, "cpu"))
+    assert drawn == [(3, 40, "cpu")]
+    monkeypatch.setattr(animation, "X0_KEPT", 16 * 16 * 20 * 8 - 1)
+    assert animation.kept(counted, spec) is counted  # too large to keep
+
+
+def test_block_difference_of_grey_levels():
+    white, black = np.full((16, 16, 3), 255, np.uint8), np.zeros((16, 16, 3), np.uint8)
+    checker = np.where((np.indices((16, 16)).sum(axis=0) % 2)[..., None], white, black)
+    assert animation.block_difference(white, black) == pytest.approx(1.0)
+    assert animation.block_difference(checker, np.full_like(white, 127.5)) < 0.003
+    with pytest.raises(ValueError, match="same"):
+        animation.block_difference(white, white[:8])
 
 
 # ---- the gallery's videos --------------------------------------------------------------------
@@ -151,9 +272,11 @@ seed = 1679700
 """
 
 
-def test_gallery_shows_the_video_a_seeds_file_asks_for(tmp_path, capsys):
+def test_gallery_shows_the_video_a_seeds_file_asks_for(tmp_path, capsys, monkeypatch):
     import json
 
+    planned, plan = [], animation.keyframes
+    monkeypatch.setattr(animation, "keyframes", lambda specs: planned.append(specs) or plan(specs))
     seeds = tmp_path / "s.toml"
     seeds.write_text(GALLERY_SEEDS)
     out = tmp_path / "site"
@@ -163,6 +286,7 @@ def test_gallery_shows_the_video_a_seeds_file_asks_for(tmp_path, capsys):
     (video,) = (out / "videos").glob("*.mp4")
     frames = decode(video)
     assert len(frames) == 2 and frames[0].shape == (32, 32, 3)
+    assert len(planned) == 1  # from keyframes, as `attnart animate` makes it
     spec = ArtworkSpec(**SPEC | {"resolution": 32, "iterations": 20, "window": (-1, 3, 0, 4)})
     assert luma_difference(frames[-1], still(spec)) < CODEC_TOLERANCE  # the zoom's end
     moving, still_one = (ArtworkSpec(seed=s, resolution=32, iterations=20, init="shared")
@@ -170,9 +294,9 @@ def test_gallery_shows_the_video_a_seeds_file_asks_for(tmp_path, capsys):
     page = (out / "artworks" / f"{moving.id}.html").read_text()
     assert f'<video class="artwork-video" src="../videos/{video.name}"' in page
     meta = json.loads((out / "metadata" / f"{moving.id}.json").read_text())
-    assert meta["animation_url"] == f"../videos/{video.name}"
+    assert meta["video_url"] == f"../videos/{video.name}"  # the live page is animation_url
     other = json.loads((out / "metadata" / f"{still_one.id}.json").read_text())
-    assert "animation_url" not in other
+    assert "video_url" not in other
     assert f"videos/{video.name}" in json.loads((out / ".attnart-manifest.json").read_text())[
         "files"]
     before = video.stat().st_mtime_ns

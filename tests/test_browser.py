@@ -284,6 +284,92 @@ def test_swipe_moves_between_artworks(watched, gallery):
     cdp.detach()
 
 
+def test_lightbox_counts_zooms_and_goes_fullscreen(watched, gallery):
+    arts = gallery[2]["artworks"]
+    w = watched()
+    page = w.page
+    w.goto("index.html")
+    page.locator(".tile-link").nth(1).click()
+    lightbox_shows(page, arts[1])
+    counter = page.locator("#lightbox .lb-counter")
+    expect(counter).to_have_text(f"2 / {len(arts)}")
+    image = page.locator("#lightbox .lb-image")
+    scale = "img => new DOMMatrix(getComputedStyle(img).transform).a"
+    assert image.evaluate(scale) == 1
+    page.keyboard.press("+")
+    assert image.evaluate(scale) == 2
+    expect(image).to_have_attribute("src", arts[1]["images"]["full"])  # past the large size
+    page.locator("#lightbox .lb-zoom-in").click()
+    page.locator("#lightbox .lb-zoom-in").click()
+    side = page.locator("#lightbox .lb-view").evaluate("el => el.clientWidth")
+    most = max(2, 2 * arts[1]["images"]["size"] / side)  # 2 screen pixels per image pixel
+    assert image.evaluate(scale) == pytest.approx(most)
+    page.locator("#lightbox .lb-zoom-out").click()
+    assert image.evaluate(scale) == pytest.approx(max(1, most / 2))
+    page.locator("#lightbox .lb-zoom-out").click()
+    assert image.evaluate(scale) == 1
+    page.keyboard.press("ArrowRight")  # a new artwork starts whole
+    expect(counter).to_have_text(f"3 / {len(arts)}")
+    assert image.evaluate(scale) == 1
+    page.locator("#lightbox .lb-full").click()
+    page.wait_for_function("document.fullscreenElement?.id === 'lightbox'")
+    page.keyboard.press("Escape")
+    expect(page.locator("#lightbox")).to_be_hidden()
+
+
+def test_filters_hide_sort_and_count(watched, gallery):
+    arts = gallery[2]["artworks"]
+    traits = {t["key"]: t["values"] for t in gallery[2]["traits"]}
+    w = watched()
+    page = w.page
+    w.goto("index.html")
+    form = page.locator("#filters")
+    expect(form).to_be_visible()
+    value, count = traits["structure"][0]
+    form.locator("select[data-trait=structure]").select_option(value)
+    expect(page.locator(".grid .tile:visible")).to_have_count(count)
+    expect(page.locator("#shown")).to_have_text(f"{count} of {len(arts)}")
+    page.locator(".grid .tile:visible .tile-link").first.click()
+    expect(page.locator("#lightbox .lb-counter")).to_have_text(f"1 / {count}")
+    page.keyboard.press("Escape")
+    form.locator("select[data-trait=structure]").select_option("")
+    form.locator("#sort").select_option("dimension-desc")
+    shown_d = [float(t.get_attribute("data-dimension")) for t in page.locator(".grid .tile").all()]
+    assert shown_d == sorted((a["score"] for a in arts), reverse=True)
+
+
+# The widths a gallery is looked at (phones, a tablet, laptops and desktops) and their screens.
+SCREENS = {360: 740, 390: 844, 768: 1024, 1280: 800, 1920: 1080}
+
+
+@pytest.mark.parametrize("width", SCREENS)
+def test_art_first_at_every_width(browser, gallery, width):
+    out, _, ctx = gallery
+    w = Watched(browser, out.as_uri() + "/", viewport={"width": width, "height": SCREENS[width]})
+    page = w.page
+    try:
+        for path in ["index.html"] + [a["page"] for a in ctx["artworks"][:2]]:
+            w.goto(path)
+            page.wait_for_load_state("networkidle")  # the favicon too, before the next page
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, path
+        art = page.locator(".art-stage img").bounding_box()
+        assert art["y"] >= 0 and art["y"] + art["height"] <= SCREENS[width]  # whole, unscrolled
+        if width < 700:
+            assert art["width"] >= 0.9 * width  # a phone: the screen's width
+        else:
+            assert art["height"] >= SCREENS[width] / 2
+        if width >= 1280:  # the facts beside the art, on the first screen
+            for matrix in page.locator(".matrix").all():
+                box = matrix.bounding_box()
+                assert box["x"] >= art["x"] + art["width"]
+                assert box["y"] + box["height"] <= SCREENS[width]
+            seed = page.locator(".art-byline").bounding_box()
+            assert seed["y"] + seed["height"] <= SCREENS[width]
+    finally:
+        w.context.close()
+    w.check()
+
+
 def test_without_javascript_tiles_lead_to_artwork_pages(watched, gallery):
     arts = gallery[2]["artworks"]
     w = watched(java_script_enabled=False)
@@ -306,24 +392,29 @@ def test_artwork_page_shows_seed_and_matrices(watched, gallery):
     page = w.page
     w.goto(art["page"])
     expect(page.locator("h1")).to_have_text(art["name"])
-    expect(page.locator("section.spec h2").first).to_have_text(f"Seed {meta['seed']}")
-    wait_loaded(page, page.locator(".artwork-figure img"))
-    expect(page.locator(".artwork-figure figcaption")).to_have_text(art["caption"])
+    expect(page.locator(".art-byline")).to_have_text(f"Seed {meta['seed']}")
+    wait_loaded(page, page.locator(".art-stage img"))
+    expect(page.locator(".art-stage figcaption")).to_have_text(art["caption"])
 
-    matrices = page.locator("math.matrix")
+    matrices = page.locator(".matrix")
     expect(matrices).to_have_count(2)
     for matrix, label, key in zip(matrices.all(), "QV", ("W_Q", "W_V")):
         expect(matrix).to_be_visible()
-        name = "".join(matrix.locator("msub").text_content().split())
-        assert name == f"W{label}"
-        rows = [[cell.text_content().strip() for cell in row.locator("mn").all()]
-                for row in matrix.locator("mtr").all()]
+        assert "".join(matrix.locator(".matrix-name").text_content().split()) == f"W{label}="
+        rows = [[cell.text_content().strip() for cell in row.locator("td").all()]
+                for row in matrix.locator("tr").all()]
         assert rows == [[shown(v) for v in row] for row in meta[key]]
-        box = matrix.bounding_box()  # laid out as MathML, not collapsed unknown elements
-        assert box and box["width"] > 40 and box["height"] > 20
+        # the brackets are the table's own sides: they span both rows
+        body, cells = matrix.locator(".matrix-body"), matrix.locator("td")
+        top, bottom = cells.first.bounding_box(), cells.last.bounding_box()
+        box = body.bounding_box()
+        assert box["y"] <= top["y"] and box["y"] + box["height"] >= bottom["y"] + bottom["height"]
     assert (meta["seed"], meta["rng"]) == (1679700, "cuda")  # W_Q of the paper's Appendix B:
-    assert matrices.first.locator("mn").first.text_content() == "1.1646"
+    assert matrices.first.locator("td").first.text_content() == "1.1646"
     expect(page.locator("pre.command")).to_contain_text(f"attnart render {meta['seed']}")
+    shares = page.locator(".traits li")
+    expect(shares.first).to_contain_text("% of this collection")
+    expect(page.locator("details.more").first).not_to_have_attribute("open", "")
 
     page.locator("a[rel=next]").first.click()
     page.wait_for_url(w.base + art["next"])
@@ -332,3 +423,46 @@ def test_artwork_page_shows_seed_and_matrices(watched, gallery):
     page.locator(".artwork-nav a", has_text="all artworks").first.click()
     page.wait_for_url(f"{w.base}index.html#{ctx['artworks'][2]['anchor']}")
     lightbox_shows(page, ctx["artworks"][2])
+
+
+# ---- accessibility -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["dark", "light"])
+def test_axe_finds_nothing_serious(browser, gallery, serve, scheme):
+    """axe-core (bundled by axe-playwright-python) on every page, the lightbox open too, in
+    both colour schemes: no serious or critical violation, text contrast included."""
+    axe = pytest.importorskip("axe_playwright_python.sync_playwright").Axe()
+    out, _, ctx = gallery
+    w = Watched(browser, serve(out), color_scheme=scheme)  # axe reads the CSS: not file://
+    page = w.page
+    found = []
+    try:
+        for path in ["index.html", "index.html#" + ctx["artworks"][1]["anchor"]] + [
+                a["page"] for a in ctx["artworks"]]:
+            w.goto(path)
+            page.wait_for_load_state("networkidle")
+            for v in axe.run(page).response["violations"]:
+                if v["impact"] in ("serious", "critical"):
+                    found.append((path, v["id"], [n["target"] for n in v["nodes"]][:3]))
+    finally:
+        w.context.close()
+    assert not found, found
+    w.check()
+
+
+def test_copy_puts_the_render_command_on_the_clipboard(browser, gallery, serve):
+    out, _, ctx = gallery
+    w = Watched(browser, serve(out))
+    try:
+        w.context.grant_permissions(["clipboard-read", "clipboard-write"])
+        w.goto(ctx["artworks"][1]["page"])
+        button = w.page.locator(".command-head .copy")
+        expect(button).to_be_visible()  # made visible by its script: hidden without one
+        button.click()
+        expect(button).to_have_text("Copied")
+        copied = w.page.evaluate("navigator.clipboard.readText()")
+        assert copied == ctx["artworks"][1]["command"]
+    finally:
+        w.context.close()
+    w.check()

@@ -55,7 +55,7 @@ def test_catalog_is_marked_as_ours(tmp_path):
     open_catalog(path, preview=64).close()
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     conn.close()
 
 
@@ -76,6 +76,44 @@ def test_a_version_1_catalog_reads_as_it_is_and_upgrades_when_swept(tmp_path):
     with open_catalog(path, readonly=True) as cat:
         assert [r.image for r in cat.records()] == [None, None, None, b"png"]
         assert [r.spec.seed for r in cat.records()] == [3, 1, 2, 9]
+
+
+def test_a_version_3_catalog_is_rescored_from_its_previews_when_swept(tmp_path):
+    """Schema 4: each stored preview image is scored again by the present estimator (no
+    rendering), its headline replaced and the rest kept; readers see it unchanged before."""
+    import io
+
+    from PIL import Image
+
+    from generator.score import score
+
+    rng = np.random.default_rng(2)
+    y, x = np.mgrid[:128, :128] / 128
+    speckled = rng.random((128, 128)) < np.clip(0.5 - (np.hypot(y - .5, x - .5) - .3) / .1, 0, 1)
+    png = io.BytesIO()
+    Image.fromarray(np.where(speckled, 255, 0).astype(np.uint8)).save(png, format="PNG")
+    old = {"fractal_dimension": 1.77, "white_fraction": 0.3, "r2": 0.9, "box_sizes": [2, 8],
+           "grey_entropy": 4.5}
+    path = tmp_path / "v3.sqlite"
+    with open_catalog(path, preview=256) as cat:
+        cat.add(record(5, scores=old, image=png.getvalue()))
+        cat.add(record(6, scores=old))  # no image (as in schema 1): kept as it is
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 3")
+    conn.commit()
+    conn.close()
+    with open_catalog(path, readonly=True) as cat:
+        assert [r.scores for r in cat.records()] == [old, old]
+    with open_catalog(path, preview=256) as cat:
+        rescored, kept = cat.records()
+    fresh = score(speckled, display=128)
+    assert rescored.scores["fractal_dimension"] == fresh.fractal_dimension != 1.77
+    assert rescored.scores["regime"] == "speckled" and rescored.scores["resolution"] == 128
+    assert rescored.scores["grey_entropy"] == 4.5 and kept.scores == old
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT fractal_dimension FROM artworks WHERE seed = '5'").fetchone()[
+        0] == fresh.fractal_dimension
+    conn.close()
 
 
 def test_a_failed_upgrade_changes_nothing(tmp_path, monkeypatch):
@@ -253,3 +291,67 @@ def test_old_ids_are_recomputed_and_duplicates_merged_on_upgrade(tmp_path):
                  "--catalog", str(path), "--preview", "64", "--quiet"]) == 0
     with open_catalog(path, readonly=True) as cat:
         assert len(cat) == 4  # seed 1 shared is there, whatever the profile
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc")
+def test_claims_of_a_sweep_that_is_gone_are_taken_over(tmp_path):
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    from generator.catalog import claimant
+
+    path = tmp_path / "c.sqlite"
+    host = socket.gethostname()
+    gone = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    start = Path(f"/proc/{gone.pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    try:
+        with open_catalog(path, preview=64) as cat:
+            assert cat.claim(["a", "b"], f"{host}:{gone.pid}:{start}.0001") == {"a", "b"}
+            assert cat.claim(["a"], claimant()) == set()  # a live sweep's claim holds
+            os.kill(gone.pid, signal.SIGKILL)
+            while Path(f"/proc/{gone.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                pass  # killed, not reaped: the pid is still there, as a zombie
+            assert cat.claim(["a"], claimant()) == {"a"}
+            # a pid used again by another process: not the sweep that claimed
+            assert cat.claim(["c"], f"{host}:{os.getpid()}:1.0002") == {"c"}
+            assert cat.claim(["c"], claimant()) == {"c"}
+    finally:
+        gone.kill()
+        gone.wait()
+
+
+def test_a_catalog_that_fails_the_integrity_check_is_refused_by_every_command(
+        tmp_path, capsys):
+    path = tmp_path / "c.sqlite"
+    with open_catalog(path, preview=64) as cat:
+        cat.add_results([record(s, image=os.urandom(3000)) for s in range(1, 31)])
+    data = bytearray(path.read_bytes())
+    # a leaf page of the artworks table (type 0x0d, past the tables' roots) zeroed: a sweep
+    # of stored seeds reads only the index, so only SQLite's own check sees the damage
+    page = next(n for n in range(12, len(data) // 4096) if data[n * 4096] == 0x0D)
+    data[page * 4096:(page + 1) * 4096] = bytes(4096)
+    path.write_bytes(bytes(data))
+    for args in (["sweep", "--seeds", "1-30", "--preview", "64", "--quiet"], ["catalog", "ls"],
+                 ["select", "-o", "-"], ["review", "-o", str(tmp_path / "r.html")]):
+        assert main([*args, "--catalog", str(path)]) == 2, args
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "is damaged (SQLite's integrity check: Page" in err
+    assert path.read_bytes() == bytes(data)
+    assert sorted(os.listdir(tmp_path)) == ["c.sqlite"]
+
+
+def test_catalog_failures_prints_one_line_per_seed(tmp_path, capsys):
+    from generator.catalog import Failure
+
+    path = tmp_path / "c.sqlite"
+    message = ("the cluster gave up on it: KilledWorker: Attempted to run task 'x' 3 times\n\n"
+               "See https://distributed.dask.org/en/stable/killed.html\r\n\x1b[31mred\x1b[0m")
+    with open_catalog(path, preview=64) as cat:
+        cat.add_results([Failure(ArtworkSpec(seed=s), message) for s in (1, 2)])
+    assert main(["catalog", "failures", "--catalog", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("seed 1 ") and "\x1b" not in lines[0]
+    assert lines[0].endswith("3 times See https://distributed.dask.org/en/stable/killed.html "
+                             "[31mred [0m")

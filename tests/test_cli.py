@@ -113,9 +113,12 @@ def test_spec_prints_matrices_without_rendering(tmp_path):
     assert run("spec", "6306593", "--json", "-o", "-", cwd=tmp_path).stdout == result.stdout
     assert run("spec", "6306593", "--json", "-o", "s.json", cwd=tmp_path).returncode == 0
     assert (tmp_path / "s.json").read_text() == result.stdout
-    again = run("spec", "6306593", "-o", "s.json", cwd=tmp_path)  # never over a file unasked
-    assert again.returncode == 2 and "--force" in again.stderr
-    assert (tmp_path / "s.json").read_text() == result.stdout
+    assert run("spec", "6306593", "-o", "s.json", cwd=tmp_path).returncode == 0  # its own
+    assert (tmp_path / "s.json").read_text().startswith("# attnart spec: seed 6306593")
+    (tmp_path / "mine.txt").write_text("my notes on W_Q\n")
+    mine = run("spec", "6306593", "-o", "mine.txt", cwd=tmp_path)  # never over a file unasked
+    assert mine.returncode == 2 and "--force" in mine.stderr
+    assert (tmp_path / "mine.txt").read_text() == "my notes on W_Q\n"
 
 
 def test_bench_compares_every_backend_with_the_reference():
@@ -193,14 +196,26 @@ def test_select_to_stdout_and_catalog_listing(tmp_path, capsys):
     dims = [r["fractal_dimension"] for r in rows]
     assert dims == sorted(dims, reverse=True)
     assert main(["catalog", "ls", "--catalog", str(catalog)]) == 0
-    table = capsys.readouterr().out.splitlines()
-    assert table[0].split()[:2] == ["seed", "id"] and len(table) == 4
-    assert "fractal_dimension" in table[0].split()
+    *table, footer = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:3] == ["rank", "seed", "id"] and len(table) == 4
+    assert "fractal_dimension" in table[0].split() and "on 32² previews" in footer
+    assert max(len(line) for line in table) <= 80  # fits a terminal
+    assert main(["catalog", "ls", "--catalog", str(catalog), "--sort", "rank",
+                 "--columns", "rank,seed,grey_entropy"]) == 0
+    *table, _ = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["rank", "seed", "grey_entropy"]
+    assert [int(line.split()[0]) for line in table[1:]] == [1, 2, 3]
+    assert main(["select", "--catalog", str(catalog), "--band", "2", "--min-white", "0",
+                 "--max-white", "1", "--distinct", "0", "-o", "-"]) == 0
+    picked = [int(line.split("seed = ")[1]) for line in capsys.readouterr().out.splitlines()
+              if line.startswith("seed = ")]
+    assert picked == [int(line.split()[1]) for line in table[1:]]  # rank is select's order
     assert main(["catalog", "show", "2", "--catalog", str(catalog)]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["seed"] == 2 and shown["spec"]["init"] == "shared"
     for args, message in ((["show", "99"], "no artwork with seed or id 99"),
                           (["ls", "--sort", "nope"], "not a number the catalog holds"),
+                          (["ls", "--columns", "seed,nope"], "not a column of the catalog"),
                           (["show"], "give a SEED or ID")):
         assert main(["catalog", *args, "--catalog", str(catalog)]) == 2
         err = capsys.readouterr().err
@@ -222,9 +237,13 @@ def test_render_replaces_its_own_output_and_nothing_else(tmp_path, capsys):
     assert "was not written by attnart render" in capsys.readouterr().err
     assert out.read_bytes() == b"my own picture" and not sidecar.exists()
 
-    out.chmod(0o444)  # --force replaces it, keeping the user's permissions
+    out.chmod(0o444)  # protected: refused, even with --force
+    assert main(["render", "1", *SMALL, "--force", "-o", str(out)]) == 2
+    assert "results.png is read-only" in capsys.readouterr().err
+    assert out.read_bytes() == b"my own picture"
+    out.chmod(0o640)  # --force replaces it, keeping the user's permissions
     assert main(["render", "1", *SMALL, "--force", "-o", str(out)]) == 0
-    assert out.read_bytes().startswith(b"\x89PNG") and out.stat().st_mode & 0o777 == 0o444
+    assert out.read_bytes().startswith(b"\x89PNG") and out.stat().st_mode & 0o777 == 0o640
     first = out.read_bytes()
     assert main(["render", "2", *SMALL, "-o", str(out)]) == 0  # its own: replaced
     assert out.read_bytes() != first and json.loads(sidecar.read_text())["seed"] == 2
@@ -267,3 +286,56 @@ def test_select_writes_through_a_link_and_refuses_a_device(tmp_path, capsys):
                  "--force"]) == 2
     assert "is not a regular file" in capsys.readouterr().err
     assert device.is_symlink() and Path("/dev/null").is_char_device()
+
+
+def test_a_palette_alone_means_shade_speed(tmp_path, capsys):
+    out = tmp_path / "p.png"
+    assert main(["render", "5", *SMALL, "--palette", "fire", "--json", "-o", str(out)]) == 0
+    assert json.loads(capsys.readouterr().out)["shade"] == "speed"
+    assert main(["render", "5", *SMALL, "--palette", "fire", "--shade", "binary",
+                 "-o", str(tmp_path / "b.png")]) == 2
+    assert "drop --shade binary" in capsys.readouterr().err
+    assert not (tmp_path / "b.png").exists()
+
+
+def test_select_replaces_its_own_picks_and_nothing_else(tmp_path, capsys):
+    catalog = tmp_path / "c.sqlite"
+    assert main(["sweep", "--seeds", "1-6", "--preview", "32", "--iterations", "20",
+                 "--catalog", str(catalog)]) == 0
+    picks, mine = tmp_path / "picks.toml", tmp_path / "mine.toml"
+    for _ in range(2):  # the second run replaces the first one's file
+        assert main(["select", "--catalog", str(catalog), "-o", str(picks), "--top", "2"]) == 0
+    mine.write_text('[[artwork]]\nseed = 1\n')
+    capsys.readouterr()
+    assert main(["select", "--catalog", str(catalog), "-o", str(mine), "--top", "2"]) == 2
+    assert "not written by attnart" in capsys.readouterr().err
+    assert mine.read_text() == '[[artwork]]\nseed = 1\n'
+
+
+def test_explore_help_lists_only_what_explore_uses():
+    text = _parser_help("explore")
+    assert "--port" in text and "--palette" in text
+    for unused in ("--resolution", "--quiet"):
+        assert unused not in text
+
+
+def _parser_help(name: str) -> str:
+    from generator.cli import _parser
+
+    return _parser().commands[name].format_help()
+
+
+def test_score_reads_a_speed_shaded_render_by_its_palette(tmp_path, capsys):
+    colour, binary = tmp_path / "colour.png", tmp_path / "binary.png"
+    common = ["render", "1679700", *SMALL, "--resolution", "48", "--init", "shared"]
+    assert main([*common, "--palette", "fire", "-o", str(colour)]) == 0
+    assert main([*common, "-o", str(binary)]) == 0
+    capsys.readouterr()
+    scores = []
+    for image in (colour, binary):
+        assert main(["score", str(image), "--json"]) == 0
+        scores.append(json.loads(capsys.readouterr().out))
+    assert scores[0] == scores[1]  # the colours' classes are the binary labels
+    colour.with_suffix(".json").unlink()  # without its sidecar a colour image is refused
+    assert main(["score", str(colour)]) == 2
+    assert "is in colour" in capsys.readouterr().err

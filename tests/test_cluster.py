@@ -4,6 +4,7 @@ and two `dask worker` processes on 127.0.0.1), shared by the tests of this modul
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -141,7 +142,7 @@ def test_no_scheduler_at_the_address_is_one_line(tmp_path, capsys):
 
 def test_a_task_the_cluster_gives_up_on_records_its_seeds_as_failed(
         cluster, tmp_path, capsys, monkeypatch):
-    from generator import cluster as module
+    from generator import curate as module
 
     def crashing(specs, *args):
         raise RuntimeError("the worker died 3 times")
@@ -154,3 +155,63 @@ def test_a_task_the_cluster_gives_up_on_records_its_seeds_as_failed(
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3 and all(
         "the cluster gave up on it: RuntimeError: the worker died 3 times" in s for s in lines)
+
+
+def test_losing_the_scheduler_stops_the_sweep_in_one_line_and_fails_no_seed(tmp_path):
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "cwd": tmp_path}
+    scheduler = subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                  "--no-dashboard"], **quiet)
+    worker = subprocess.Popen([DASK, "worker", address, "--nthreads", "1", "--host",
+                               "127.0.0.1", "--no-dashboard", "--memory-limit", "0"], **quiet)
+    path = tmp_path / "c.sqlite"
+    proc = None
+    try:
+        with distributed.Client(address, timeout=30) as client:
+            client.wait_for_workers(1, timeout=60)
+        proc = _start(address, path)
+        _wait_for(path, 4, proc)
+        scheduler.kill()
+        lost = time.monotonic()
+        out, err = proc.communicate(timeout=60)  # it used to wait forever
+        waited = time.monotonic() - lost
+    finally:
+        for p in (proc, worker, scheduler):
+            if p is not None:
+                p.kill()
+                p.wait()
+    assert proc.returncode == 2 and out == "" and waited < 10, (waited, err)
+    assert err == (f"attnart: error: lost the Dask scheduler at {address}; the sweep stopped, "
+                   "its results so far are stored and the seeds in flight left for the next "
+                   "run: start the scheduler again and rerun the command\n")
+    with open_catalog(path, readonly=True) as cat:  # the seeds in flight: neither failed...
+        assert 4 <= len(cat) < N and cat.failures() == []
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT count(*) FROM claims").fetchone() == (0,)  # ...nor claimed
+    conn.close()
+
+
+def test_ctrl_c_stops_a_cluster_sweep_in_one_line(cluster, tmp_path):
+    path = tmp_path / "c.sqlite"
+    proc = _start(cluster[0], path)
+    _wait_for(path, 4, proc)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    with open_catalog(path, readonly=True) as cat:
+        assert cat.failures() == []
+        held = len(cat)
+    assert proc.returncode == 130 and err == (
+        f"attnart: interrupted; {path} holds {held} previews; run the same command again to "
+        "resume\n")
+
+
+def test_a_local_cluster_leaves_nothing_in_the_temporary_folder(tmp_path):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "generator.cli", "sweep", "--seeds", "1-2", "--preview", "32",
+         "--iterations", "10", "--catalog", str(tmp_path / "c.sqlite"), "--cluster", "local"],
+        env=os.environ | {"TMPDIR": str(scratch)}, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert list(scratch.iterdir()) == []  # Dask's scratch space went with the cluster

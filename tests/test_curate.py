@@ -18,6 +18,7 @@ from generator.curate import (
     INTRICACY,
     Criteria,
     intricacy,
+    learn_taste,
     likeness,
     parse_seeds,
     picks_toml,
@@ -25,7 +26,7 @@ from generator.curate import (
     select,
     sweep,
 )
-from generator.errors import SpecError
+from generator.errors import ArtError, SpecError
 from generator.score import FEATURES
 from generator.spec import SEED_MAX, load_seeds
 
@@ -66,10 +67,18 @@ def test_seed_file(tmp_path):
     ("1.5", "neither a seed"),
     (f"{SEED_MAX + 1}", "past the largest seed"),
     ("1-2000000", "split the sweep"),
-    ("@/nonexistent/seeds.txt", "cannot be read"),
+    ("@/nonexistent/seeds.txt", "does not exist"),
+    ("@/dev/zero", "not a regular file"),  # read whole, it would never end
+    ("@/dev", "not a regular file"),
+    # counted, never listed: 2**64 seeds is one line, not an OverflowError
+    (f"0-{SEED_MAX}", "names 18,446,744,073,709,551,616 seeds, over 1,000,000"),
+    ("1-1000001", "names 1,000,001 seeds"),
+    ("9" * 5000, "past the largest seed"),  # past int()'s digit limit too
+    (f"1-{'0' * 30}7,{'x' * 10**6}", r"'x{40}\.\.\.' is neither"),  # quoted, not echoed whole
+    (",".join(["3"] * 1_000_001), "over 1,000,000 items"),
 ])
 def test_bad_seed_lists(text, message):
-    with pytest.raises(SpecError, match=message):
+    with pytest.raises(ArtError, match=message):
         parse_seeds(text)
 
 
@@ -130,6 +139,7 @@ def test_sweep_stopped_twice_then_rerun_resumes(tmp_path):
     status, err = _interrupt([*args, "--workers", "2"], path, 3, signal.SIGINT)
     assert status == 130 and "interrupted" in err and err.count("\n") == 1  # no traceback
     first = _created(path)
+    assert f"{path} holds {len(first)} previews; run the same command again" in err
     status, _ = _interrupt([*args, "--workers", "2"], path, len(first) + 3, signal.SIGKILL)
     assert status == -signal.SIGKILL
     second = _created(path)
@@ -215,6 +225,92 @@ def test_likeness_is_distance_to_the_nearest_favourite_in_standard_units():
     assert selection.off_target == 1
 
 
+def _logistic_reference(z, y, penalty, rate=0.05, steps=20000):
+    """Plain gradient descent on the penalised log-loss, the intercept unpenalised."""
+    w = np.zeros(z.shape[1])
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(z @ w)))
+        w -= rate * (z.T @ (p - y) + penalty * np.r_[0.0, w[1:]]) / len(y)
+    return w
+
+
+def test_learned_taste_is_a_penalised_logistic_regression_on_standard_scores():
+    rng = np.random.default_rng(8)
+    records = [_scored(s, rng, white_fraction=float(rng.uniform(0.2, 0.8))) for s in range(60)]
+    liked = {r.spec.id for r in records[:6]}
+    disliked = {r.spec.id for r in records[6:20]}
+    x = np.array([[r.scores[f] for f in FEATURES] for r in records])
+    z = np.hstack([np.ones((60, 1)), (x - x.mean(axis=0)) / x.std(axis=0)])
+    y = np.r_[np.ones(6), np.zeros(14)]
+    w = _logistic_reference(z[:20], y, penalty=2.0)
+    taste = learn_taste(records, liked, disliked, penalty=2.0)
+    assert np.allclose(taste, 1 / (1 + np.exp(-(z @ w))), atol=1e-4)
+    # the order select --learn gives: most likely liked first, the rated ones left out
+    taste = learn_taste(records, liked, disliked)  # at select's penalty
+    selection = select(records, Criteria(top=60, distinct=0), ratings=(liked, disliked))
+    rest = [i for i in np.argsort(-taste, kind="stable") if i >= 20]
+    assert [r.spec.seed for r in selection.picks] == [records[i].spec.seed for i in rest]
+    assert selection.ranks == tuple(range(1, 41))
+    assert np.allclose(selection.keys, taste[rest]) and "taste" in selection.order
+
+
+def test_a_taste_learns_what_the_likes_share():
+    rng = np.random.default_rng(3)
+    records = [_scored(s, rng, white_fraction=0.5) for s in range(200)]
+    entropy = np.array([r.scores["grey_entropy"] for r in records])
+    order = np.argsort(entropy)
+    liked = {records[i].spec.id for i in order[-6:-2]}  # four of the richest
+    disliked = {records[i].spec.id for i in rng.choice(order[:-6], 20, replace=False)}
+    picks = select(records, Criteria(top=10, distinct=0), ratings=(liked, disliked)).picks
+    # the other scores are noise, which twenty-four judgements cannot quite tell apart
+    assert np.mean([r.scores["grey_entropy"] for r in picks]) > np.quantile(entropy, 0.75)
+
+
+def _random_catalog(path, seeds: int, rng_seed: int, **extra):
+    """A catalog of `seeds` records with random scores (64² previews), `extra` added."""
+    from test_catalog import record as stored
+
+    rng = np.random.default_rng(rng_seed)
+    with open_catalog(path, preview=64) as cat:
+        for s in range(1, seeds + 1):
+            cat.add(stored(s, scores={f: float(rng.random()) for f in FEATURES}
+                           | {"white_fraction": 0.5} | extra))
+    return path
+
+
+def test_select_learn_through_the_cli(tmp_path, capsys):
+    catalog = _random_catalog(tmp_path / "c.sqlite", 30, 4, regime="speckled", resolution=64)
+    ratings = tmp_path / "ratings.toml"
+    ratings.write_text("liked = [1, 2, 3]\ndisliked = [4, 5, 6]\n")
+    out = tmp_path / "picks.toml"
+    args = ["select", "--catalog", str(catalog), "--learn", str(ratings), "-o", str(out),
+            "--top", "3"]
+    assert main(args) == 0
+    report = capsys.readouterr().out
+    assert "learned taste" in report and "(speckled, 64 px)" in report
+    assert "by the taste learned from ratings.toml" in out.read_text()
+    for text, message in [("liked = [1]\ndisliked = [4, 5]", "two artworks or more"),
+                          ("liked = [1, 99]\ndisliked = [4, 5]", "99, which is not in"),
+                          ("liked = [1, 4]\ndisliked = [4, 5]", "both liked and disliked"),
+                          ("liked = [1, 2]\nhated = [4, 5]", "unknown key 'hated'"),
+                          ("liked = [1, 2", "is not TOML")]:
+        ratings.write_text(text)
+        assert main([*args, "--force"]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1
+
+
+def test_select_prints_the_value_it_orders_by_and_the_rank(tmp_path, capsys):
+    catalog = _random_catalog(tmp_path / "c.sqlite", 20, 6)
+    assert main(["select", "--catalog", str(catalog), "-o", "-", "--top", "5",
+                 "--distinct", "0"]) == 0
+    err = capsys.readouterr().err  # with -o -, the report goes to stderr
+    rows = [line.split() for line in err.splitlines()[1:6]]
+    assert "intricacy" in err.splitlines()[0] and [r[0] for r in rows] == list("12345")
+    values = [float(r[1]) for r in rows]
+    assert values == sorted(values, reverse=True) and "(earlier estimator)" in err
+
+
 @pytest.mark.parametrize("field,value", [("top", 0), ("target", 2.5), ("band", -0.1),
                                          ("min_white", 0.96), ("distinct", 1.5)])
 def test_bad_criteria(field, value):
@@ -249,9 +345,8 @@ def test_sweep_then_select_through_the_cli(tmp_path, capsys):
                for s in specs)
 
     picks = out.read_bytes()
-    assert main(select_args) == 2  # an existing file only with --force
-    err = capsys.readouterr().err
-    assert "--force" in err and err.count("\n") == 1 and out.read_bytes() == picks
+    assert main(select_args) == 0  # its own earlier picks are replaced (test_cli: no other)
+    assert out.read_bytes() == picks
     assert main([*select_args, "--force"]) == 0
     before = catalog.read_bytes()
     assert main([*select_args[:-1], str(catalog), "--force"]) == 2  # never the catalog
@@ -264,6 +359,8 @@ def test_sweep_then_select_through_the_cli(tmp_path, capsys):
     (["--seeds", "5-1"], "runs backwards"),
     (["--seeds", "1", "--preview", "31"], "preview must be in"),
     (["--seeds", "1", "--workers", "0"], "workers must be"),
+    (["--seeds", "1", "--workers", "100000"], "(4 per CPU), got 100000"),
+    (["--seeds", "1", "--batch", str(10**12)], "batch must be 1..1,000,000"),
 ])
 def test_bad_sweeps_are_one_line_and_create_nothing(tmp_path, capsys, args, message):
     assert main(["sweep", "--catalog", str(tmp_path / "c.sqlite"), "--quiet", *args]) == 2
@@ -477,3 +574,91 @@ def test_screens_must_grow_below_the_preview(tmp_path, capsys):
                  "--screen", "64:10%", "--preview", "64", "--quiet"]) == 2
     assert "must grow and stay below --preview 64" in capsys.readouterr().err
     assert os.listdir(tmp_path) == []
+
+
+def test_fifos_and_devices_as_inputs_are_refused_in_one_line_at_once(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # opened for reading, it would wait for a writer forever
+    catalog = str(tmp_path / "c.sqlite")
+    for args in (["sweep", "--seeds", "1", "--catalog", str(fifo)],
+                 ["sweep", "--seeds", "1", "--catalog", "/dev/zero"],
+                 ["sweep", "--seeds", f"@{fifo}", "--catalog", catalog],
+                 ["sweep", "--seeds", "@/dev/zero", "--catalog", catalog],  # never ends
+                 ["catalog", "ls", "--catalog", str(fifo)],
+                 ["select", "-o", "-", "--catalog", str(fifo)]):
+        done = subprocess.run([sys.executable, "-m", "generator.cli", *args, "--quiet"
+                               if args[0] != "catalog" else "--json"],
+                              capture_output=True, text=True, timeout=20)
+        assert done.returncode == 2 and "not a regular file" in done.stderr, (args, done)
+        assert done.stderr.count("\n") == 1, done.stderr
+    assert sorted(os.listdir(tmp_path)) == ["fifo"]
+
+
+def _fragile(seeds, marks, deadly=()):
+    """A sweep's work function whose worker process dies (SIGKILL) on a seed in `deadly`
+    every time, or on its first try only when the seed is negative."""
+    for seed in seeds:
+        mark = marks / str(seed)
+        if seed in deadly or seed < 0 and not mark.exists():
+            mark.touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+    return [seed * 10 for seed in seeds]
+
+
+def test_a_worker_process_killed_is_replaced_and_its_task_run_again(tmp_path):
+    from generator.catalog import Failure
+    from generator.curate import TRIES, LocalPool, _fan_out
+
+    start = time.monotonic()
+    pool = LocalPool(2)
+    try:
+        tasks = [[1], [-2], [3], [4], [-5], [6]]
+        results = [r for batch in _fan_out(_fragile, iter(tasks), pool, (tmp_path, (4,)))
+                   for r in batch]
+    finally:
+        pool.close(True)
+    assert sorted(r for r in results if not isinstance(r, Failure)) == [-50, -20, 10, 30, 60]
+    (failure,) = [r for r in results if isinstance(r, Failure)]
+    assert failure.spec == 4 and f"died {TRIES} times" in failure.message
+    assert "signal 9" in failure.message and "out-of-memory" in failure.message
+    assert time.monotonic() - start < 20  # it used to wait forever for the lost task
+
+
+def test_a_local_sweep_goes_on_when_a_worker_process_is_killed(tmp_path):
+    psutil = pytest.importorskip("psutil")
+    path = tmp_path / "c.sqlite"
+    proc = subprocess.Popen([sys.executable, "-m", "generator.cli", "sweep", "--seeds", "1-80",
+                             "--catalog", str(path), "--workers", "2", "--iterations", "100",
+                             "--preview", "64", "--quiet"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while _count(path) < 3 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        workers = [p for p in psutil.Process(proc.pid).children()
+                   if "spawn_main" in " ".join(p.cmdline())]
+        assert proc.poll() is None and workers, "the sweep ended before a worker was killed"
+        workers[0].kill()  # as the out-of-memory killer would
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and err == "", err
+    assert out.startswith("80 rendered") and _count(path) == 80
+    with open_catalog(path, readonly=True) as cat:
+        assert cat.failures() == []
+
+
+def test_seeds_another_running_sweep_claimed_are_reported_as_such(tmp_path, capsys):
+    from generator.catalog import claimant
+
+    path = tmp_path / "c.sqlite"
+    args = ["sweep", "--catalog", str(path), "--init", "shared", "--workers", "1", *TINY]
+    assert main([*args, "--seeds", "1"]) == 0
+    with open_catalog(path, preview=32) as cat:  # as a live sweep (this process) holds them
+        ids = [replace(cat.records()[0].spec, seed=s).id for s in (2, 3)]
+        assert cat.claim(ids, claimant()) == set(ids)
+    capsys.readouterr()
+    assert main([*args, "--seeds", "1-4"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("1 rendered") and "1 already there" in out
+    assert "2 being previewed by another sweep" in out

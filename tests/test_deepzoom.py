@@ -89,7 +89,7 @@ def test_pages_metadata_and_manifest_know_the_pyramid(site):
         page = (out / "artworks" / f"{spec.id}.html").read_text()
         assert f'data-tiles="../{pyramid["path"]}/{{z}}/{{x}}/{{y}}.png"' in page
         meta = json.loads((out / "metadata" / f"{spec.id}.json").read_text())
-        assert meta["animation_url"] == f"../artworks/{spec.id}.html"  # from metadata/
+        assert meta["animation_url"] == f"../live/{spec.id}.html"  # from metadata/
     assert (out / "static" / "leaflet" / "leaflet.js").is_file()
     assert {"static/leaflet/leaflet.js", "static/leaflet/LICENSE"} <= manifest
 
@@ -105,8 +105,8 @@ def test_rebuild_renders_nothing_and_without_deep_zoom_removes_the_pyramid(site,
     plain = build(specs, copy, device=CPU)
     assert plain.rendered == [] and any(n.startswith("deepzoom/") for n in plain.removed)
     assert not list((copy / "deepzoom").rglob("*.png"))
-    assert "animation_url" not in json.loads(
-        (copy / "metadata" / f"{specs[0].id}.json").read_text())
+    assert json.loads((copy / "metadata" / f"{specs[0].id}.json").read_text())[
+        "animation_url"] == f"../live/{specs[0].id}.html"
     assert "deepzoom" not in (copy / "artworks" / f"{specs[0].id}.html").read_text()
 
 

@@ -54,14 +54,34 @@ def test_artwork_page_zooms_into_deeper_tiles(site, base, browser):  # noqa: F81
         assert loaded(page, 0) == 1 and loaded(page, 1) == 0  # the whole image, level 0
         box = viewer.bounding_box()
         page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        for _ in range(6):
+        before = page.evaluate("window.scrollY")
+        page.mouse.wheel(0, 200)  # not yet chosen: the wheel scrolls the page, no zoom
+        page.wait_for_function(f"window.scrollY > {before}")
+        assert loaded(page, 1) == 0
+        viewer.scroll_into_view_if_needed()
+        box = viewer.bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        for _ in range(12):  # chosen: the wheel zooms, and stops at 2x the deepest pixels
             page.mouse.wheel(0, -100)
-            page.wait_for_timeout(150)
+            page.wait_for_timeout(100)
         page.wait_for_function(
             """() => [...document.querySelectorAll('.deepzoom-tiles img.leaflet-tile-loaded')]
                 .some(img => img.src.includes('-512/1/'))""")
         assert loaded(page, 1) >= 1
         assert page.locator("#deepzoom-fullscreen").is_visible()
+        scale = page.evaluate("""() => { const tile = document.querySelector(
+            '.deepzoom-tiles img.leaflet-tile-loaded[src*="-512/1/"]');
+            return tile.getBoundingClientRect().width / tile.naturalWidth; }""")
+        assert scale == pytest.approx(2, abs=0.01)  # one level past the deepest: 2 px a pixel
+        for _ in range(20):  # zoom out stops where the whole artwork fits
+            page.mouse.wheel(0, 100)
+            page.wait_for_timeout(50)
+        page.wait_for_timeout(400)
+        fit = page.evaluate("""() => { const tile = document.querySelector(
+            '.deepzoom-tiles img.leaflet-tile-loaded[src*="-512/0/"]');
+            return tile.getBoundingClientRect().width; }""")
+        side = min(box["width"], box["height"])
+        assert side / 2 ** 0.25 - 1 <= fit <= side + 1  # whole, within one zoom snap of the box
 
         w.goto(f"artworks/{black.id}.html")  # no tile files at all: the page draws them
         page.locator("#deepzoom").scroll_into_view_if_needed()

@@ -36,7 +36,7 @@ from generator.render import to_image  # noqa: E402
 from generator.spec import ArtworkSpec, load_seeds  # noqa: E402
 
 T = 20  # iterations of every tile here: a 256² tile takes a few tens of milliseconds
-COMMON = ("--iterations", str(T), "--quiet")
+COMMON = ("--iterations", str(T))
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +142,7 @@ def test_lru_keeps_recent_tiles_within_its_bytes():
 
 def test_saved_artworks_read_back_with_any_title(tmp_path):
     path = tmp_path / "picks.toml"
-    titles = ['quote " and \\ backslash', "new\nline\ttab", "ünïcødé ✓ 🎨", "", "[[artwork]]"]
+    titles = ['quote " and \\ backslash', "<b>&amp;</b> {{ x }}", "ünïcødé ✓ 🎨", "", "[[artwork]]"]
     specs = [ArtworkSpec(seed=s, init="shared", resolution=40, title=t,
                          window=tiles.pixel_window(5, 123 * s, -77, 40), wq="identity")
              for s, t in enumerate(titles)]

@@ -5,7 +5,9 @@ any console error or request outside the server fails the test."""
 
 from __future__ import annotations
 
+import http.server
 import re
+import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -96,6 +98,15 @@ def test_wheel_keys_and_drag_move_the_view_and_reload_restores_it(page, server):
     page.mouse.wheel(0, -50)  # one notch: one zoom level in
     wait_state(page, z=4)
     wait_tiles(page, "5227590")
+    for notch in (100, 120):  # a mouse's whole notch, as browsers report it: still one level
+        page.mouse.wheel(0, notch)
+        wait_state(page, z=3)
+        page.wait_for_timeout(300)
+        assert state(page)["z"] == "3"
+        page.mouse.wheel(0, -notch)
+        wait_state(page, z=4)
+        page.wait_for_timeout(300)
+        assert state(page)["z"] == "4"
 
     page.locator("#map").focus()
     page.keyboard.press("Minus")
@@ -262,3 +273,44 @@ def test_pinch_zooms_in(browser, server):
     finally:
         w.context.close()
     w.check()
+
+
+def test_another_sites_page_can_neither_render_tiles_nor_frame_the_explorer(browser, server):
+    """A page on another site (served as localhost, another host than 127.0.0.1, so another
+    site) showing a heavy tile and the explorer in a frame: the server refuses the tile (403,
+    nothing rendered) and the browser refuses to show the frame."""
+    tile = f"{server.url}tiles/0/0/0.png?seed=4242&init=shared&iterations=1000&points=64"
+    html = (f'<!doctype html><title>a</title><img id="tile" src="{tile}">'
+            f'<iframe id="frame" src="{server.url}"></iframe>').encode()
+
+    class Attacker(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(html)
+
+        def log_message(self, *args):
+            pass
+
+    attacker = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Attacker)
+    threading.Thread(target=attacker.serve_forever, daemon=True).start()
+    context = browser.new_context()
+    context.set_default_timeout(WAIT_MS)
+    try:
+        page = context.new_page()
+        asked = []
+        page.on("request", lambda r: asked.append(r.url))
+        before = server.json("api/status")[1]["rendered"]
+        page.goto(f"http://localhost:{attacker.server_address[1]}/", wait_until="load")
+        # asked for, and answered with a 403 the browser does not even show the page (a JSON
+        # answer to an image request): no image, nothing rendered
+        assert tile in asked
+        assert page.eval_on_selector("#tile", "img => img.complete && img.naturalWidth") == 0
+        assert server.json("api/status")[1]["rendered"] == before
+        framed = next(f for f in page.frames if f is not page.main_frame)
+        assert framed.query_selector("#map") is None  # the explorer's page is not shown
+    finally:
+        context.close()
+        attacker.shutdown()
+        attacker.server_close()

@@ -68,13 +68,17 @@ def test_version_1_catalogs_show_their_thumbnails(tmp_path, capsys):
 def test_review_refuses_bad_output_in_one_line(swept, tmp_path, capsys):
     _, catalog, page, _ = swept
     before = page.read_bytes()
-    for args, message in [(["-o", str(page)], "--force"), (["-o", str(catalog)], "catalog"),
+    mine = tmp_path.parent / f"{tmp_path.name}-mine.html"  # a page of the user's own
+    mine.write_text("<p>my page</p>")
+    for args, message in [(["-o", str(mine)], "--force"), (["-o", str(catalog)], "catalog"),
                           (["-o", str(tmp_path / "no" / "r.html")], "does not exist"),
                           (["-o", str(tmp_path / "r.html"), "--top", "0"], "positive")]:
         assert main(["review", "--catalog", str(catalog), *args]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1
     assert page.read_bytes() == before and os.listdir(tmp_path) == []
+    assert mine.read_text() == "<p>my page</p>"
+    assert main(["review", "--catalog", str(catalog), "-o", str(page)]) == 0  # its own: again
 
 
 # ---- in the browser ------------------------------------------------------------------------
@@ -118,7 +122,21 @@ def test_sort_tick_export_and_build_in_chromium(swept, browser, tmp_path, capsys
     ticked = [cards[2], cards[0]]
     for aid in ticked:
         page.click(f"#seed-{aid} .tick")
-    assert page.text_content("#count") == "2 ticked"
+    assert page.text_content("#count") == "2 liked, 0 disliked"
+    disliked = [cards[1], cards[3], cards[0]]
+    for aid in disliked:
+        page.click(f"#seed-{aid} .dislike")
+    page.click(f"#seed-{cards[0]} .tick")  # liked again: no longer disliked
+    assert page.text_content("#count") == "2 liked, 2 disliked"
+    with page.expect_download() as info:
+        page.click("#download-ratings")
+    rated = tmp_path / "ratings.toml"
+    info.value.save_as(rated)
+    assert rated.read_text() == page.input_value("#ratings")
+    import tomllib
+
+    assert tomllib.loads(rated.read_text()) == {"liked": [cards[0], cards[2]],
+                                                 "disliked": [cards[1], cards[3]]}
     with page.expect_download() as info:
         page.click("#download")
     exported = tmp_path / "favourites.toml"
@@ -145,3 +163,38 @@ def test_sort_tick_export_and_build_in_chromium(swept, browser, tmp_path, capsys
     assert "like the 2 of favourites.toml" in picks.read_text()
     liked = {s.id for s in load_seeds(picks)}
     assert liked and not liked & set(ticked)  # favourites are never picked
+    assert main(["select", "--catalog", str(swept[1]), "--learn", str(rated), "--top", "3",
+                 "--min-white", "0", "--max-white", "1", "-o", str(picks), "--force",
+                 "--quiet"]) == 0
+    learned = {s.id for s in load_seeds(picks)}
+    assert learned and not learned & {*ticked, cards[1], cards[3]}  # the rated never are
+
+
+def test_previews_at_256_open_large_and_a_theme_of_ones_own(swept, browser, tmp_path, capsys):
+    folder, catalog, _, _ = swept
+    page_file = tmp_path / "r.html"
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "review.html").write_text("<!doctype html><title>mine</title>{{ cards|length }}")
+    assert main(["review", "--catalog", str(catalog), "-o", str(page_file),
+                 "--templates", str(mine)]) == 0
+    assert page_file.read_text().startswith("<!doctype html><title>mine</title>")
+    assert main(["review", "--catalog", str(catalog), "-o", str(page_file), "--force",
+                 "--size", "256"]) == 0
+    with pytest.raises(SystemExit, match="2"):  # argparse's own refusal: one line, exit 2
+        main(["review", "--catalog", str(catalog), "-o", str(page_file), "--size", "99"])
+    assert "invalid choice" in capsys.readouterr().err
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        page.goto(page_file.as_uri())
+        first = page.locator(".card").first
+        assert first.locator("img").bounding_box()["width"] >= 256
+        first.locator(".enlarge").click()
+        large = page.locator("#large img")
+        expect(large).to_be_visible()
+        assert large.bounding_box()["width"] >= 0.85 * 800  # large: 90 % of the screen's height
+        assert not first.locator(".tick").is_checked()  # looking is not liking
+        page.keyboard.press("Escape")
+        expect(large).to_be_hidden()
+    finally:
+        page.close()

@@ -151,7 +151,7 @@ def test_palette_file_through_the_cli(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--shade", "speed", "--palette", "jet"], "unknown palette 'jet'"),
-    (["--palette", "fire"], "add shade = speed"),
+    (["--palette", "fire", "--shade", "binary"], "drop --shade binary"),
     (["--shade", "speed", "--palette", "fire", "--palette-file", "x.txt"], "not both"),
     (["--shade", "speed", "--palette-file", "missing.txt"], "cannot be read"),
     (["--shade", "speed", "--palette-file", "bad.txt"], "'#12345g' is not a colour"),
@@ -192,4 +192,5 @@ def test_gallery_publishes_colour_artworks_scored_by_their_labels(tmp_path):
     traits = {a["trait_type"]: a["value"] for a in meta["attributes"]}
     assert traits["Palette"] == "gouldian" and traits["Shade"] == "speed"
     page = (tmp_path / "site" / "artworks" / f"{colour.id}.html").read_text()
-    assert "--shade speed --palette=gouldian" in page
+    assert ('<span class="arg">--shade</span> <span class="arg">speed</span> '
+            '<span class="arg">--palette=gouldian</span>') in page

@@ -177,7 +177,7 @@ def test_index_has_tiles_lightbox_and_fallback_links():
     assert 'src="static/lightbox.js"' in html
     assert 'class="lb-close"' in html and 'role="dialog"' in html
     script = (theme.builtin() / "static" / "lightbox.js").read_text()
-    for word in ("Escape", "ArrowLeft", "ArrowRight", "touchstart", "hashchange", "Tab"):
+    for word in ("Escape", "ArrowLeft", "ArrowRight", "pointerdown", "hashchange", "Tab"):
         assert word in script
     assert "http" not in script
 
@@ -186,9 +186,9 @@ def test_artwork_page_shows_spec_scores_and_command():
     ctx = build_context(three_records())
     art = ctx["artworks"][1]
     html = site_files(ctx)[art["page"]].decode()
-    assert "<math" in html and "<mn>1.1646</mn>" in html
+    assert 'class="matrix-body"' in html and "<td>1.1646</td>" in html
     assert f'href="../{art["images"]["full"]}" download' in html
-    assert "attnart render 1679700" in html
+    assert '<span class="arg">attnart</span> <span class="arg">render</span>' in html
     assert "<dt>lacunarity (gliding box)</dt><dd>1.750</dd>" in html
     assert 'rel="prev"' in html and 'rel="next"' in html
 
@@ -295,7 +295,7 @@ def test_everything_is_checked_before_the_first_write(tmp_path):
 def test_a_file_where_a_folder_goes_is_one_clear_error(tmp_path):
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "images").write_text("not a folder")
-    with pytest.raises(OutputError, match="images is a file where the site's images/ folder"):
+    with pytest.raises(OutputError, match="images is a file where the folder images/ goes"):
         build_tiny(tmp_path, [make_spec(seed=3, **TINY)])
 
 
@@ -344,7 +344,7 @@ def test_damaged_cached_render_is_rendered_again(tmp_path, capsys):
     capsys.readouterr()
     assert cli.main(args) == 0
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and f"{png} was damaged" in err and "rendered it again" in err
+    assert err.count("\n") == 1 and f"{png} was damaged" in err and "made it again" in err
     assert png.read_bytes() == good
 
 
@@ -394,3 +394,119 @@ def test_renders_cached_under_a_former_id_are_reused(tmp_path):
     assert result.rendered == [] and (images / f"{spec.id}.png").is_file()
     assert json.loads((images / f"{spec.id}.json").read_text())["id"] == spec.id
     assert not (images / f"{former}.png").exists()  # the former name, the build's own, is gone
+
+
+# ---- the collection, traits and sharing ---------------------------------------------------
+
+
+def test_collection_fields_reach_pages_and_metadata():
+    ctx = build_context(three_records(), title="G", text="Three studies.", artist="Ada L",
+                        license="CC-BY-4.0")
+    files = site_files(ctx)
+    index = files["index.html"].decode()
+    assert "Three studies." in index and "by Ada L" in index and "CC-BY-4.0" in index
+    assert "<h1>G</h1>" in index and 'class="site-title"' not in index  # the title shown once
+    for art in ctx["artworks"]:
+        page = files[art["page"]].decode()
+        assert "Ada L" in page and "CC-BY-4.0" in page
+        meta = json.loads(files[art["metadata_path"]])
+        assert meta["artist"] == "Ada L" and meta["license"] == "CC-BY-4.0"
+        assert meta["description"].endswith("Three studies.")
+    collection = json.loads(files["metadata/collection.json"])
+    assert collection["description"] == "Three studies." and collection["name"] == "G"
+    bare = json.loads(site_files(build_context(three_records()))[art["metadata_path"]])
+    assert "artist" not in bare and "license" not in bare
+
+
+def test_default_text_says_what_the_pictures_show():
+    binary, colour = make_record(make_spec()), make_record(make_spec(shade="speed",
+                                                                     palette="fire"))
+    assert "White where" in build_context([binary])["site"]["text"]
+    assert "Coloured by how soon" in build_context([colour])["site"]["text"]
+    assert "or coloured" in build_context([binary, colour])["site"]["text"]
+
+
+def test_every_trait_is_browsable_with_counts_and_shares():
+    records = three_records()
+    records[0]["score"]["traits"] = {"structure": "smooth", "tone": "dark"}
+    ctx = build_context(records)
+    traits = {t["key"]: dict(t["values"]) for t in ctx["traits"]}
+    assert traits["structure"] == {"intricate": 2, "smooth": 1}
+    assert traits["dimension"] == {"1.2–1.3": 3} and traits["shade"] == {"binary": 3}
+    words = {a["trait_type"] for a in ctx["artworks"][0]["metadata"]["attributes"]
+             if "display_type" not in a}
+    assert {t["name"] for t in ctx["traits"]} == words  # every trait the metadata lists
+    shares = {t["name"]: t["share"] for t in ctx["artworks"][0]["trait_shares"]}
+    assert shares["Structure"] == pytest.approx(1 / 3) and shares["Init"] == 1
+    index = site_files(ctx)["index.html"].decode()
+    assert 'data-trait-structure="smooth"' in index and "smooth (1)" in index
+    page = site_files(ctx)[ctx["artworks"][0]["page"]].decode()
+    assert "33 % of this collection" in page
+
+
+@pytest.mark.parametrize("dimension, band", [(1.0, "1.0–1.1"), (1.2994, "1.2–1.3"),
+                                             (1.2996, "1.3–1.4"), (1.3, "1.3–1.4"),
+                                             (1.96, "1.9–2.0")])
+def test_dimension_band(dimension, band):
+    assert site.dimension_band(dimension) == band
+
+
+def test_seeds_collection_table_and_the_command_line_that_wins(tmp_path, capsys):
+    seeds = write_seeds(tmp_path / "s.toml", '[collection]\ntitle = "From the file"\n'
+                        'description = """Two\nlines."""\nartist = "File Artist"\n\n'
+                        '[[artwork]]\nseed = 1\nresolution = 32\niterations = 20\n')
+    out = tmp_path / "site"
+    assert cli.main(["build", "--seeds", str(seeds), "--out", str(out), "--quiet",
+                     "--artist", "Me"]) == 0
+    index = (out / "index.html").read_text()
+    assert "<h1>From the file</h1>" in index and "Two lines." in index
+    assert "by Me" in index and "File Artist" not in index
+    bad = write_seeds(tmp_path / "bad.toml", '[collection]\nartst = "x"\n\n[[artwork]]\nseed = 1\n')
+    assert cli.main(["build", "--seeds", str(bad), "--out", str(out), "--quiet"]) == 2
+    assert "unknown [collection] key(s) artst" in capsys.readouterr().err
+    assert cli.main(["build", "--seeds", str(seeds), "--out", str(out), "--quiet",
+                     "--license", "a\u202eb"]) == 2
+    assert "U+202E" in capsys.readouterr().err
+
+
+def test_sharing_needs_a_base_url(tmp_path, capsys):
+    import xml.etree.ElementTree as ET
+
+    specs = [make_spec(seed=s, title=f"Art {s}") for s in (1, 7)]
+    out = tmp_path / "site"
+    seeds = write_seeds(tmp_path / "s.toml", "".join(
+        f'[[artwork]]\nseed = {s.seed}\ntitle = "{s.title}"\n' for s in specs))
+    args = ["build", "--seeds", str(seeds), "--out", str(out), "--resolution", "32",
+            "--iterations", "20", "--init", "shared"]
+    assert cli.main(args) == 0
+    assert "no --base-url" in capsys.readouterr().err
+    assert not list(out.rglob("*card*")) and not (out / "feed.xml").exists()
+    assert "og:image" not in (out / "index.html").read_text()
+
+    assert cli.main(args + ["--base-url", "https://example.org/art/"]) == 0
+    assert "no --base-url" not in capsys.readouterr().err
+    pages = ["index.html"] + [f"artworks/{s.id}.html" for s in specs]
+    for page, spec in zip(pages, [specs[0], *specs]):
+        html = (out / page).read_text()
+        card = f"https://example.org/art/images/{spec.id}-card.png"
+        assert f'<meta property="og:image" content="{card}">' in html, page
+        assert '<meta name="twitter:card" content="summary_large_image">' in html
+        with Image.open(out / "images" / f"{spec.id}-card.png") as image:
+            assert image.size == (1200, 630)
+    atom = "{http://www.w3.org/2005/Atom}"
+    feed = ET.parse(out / "feed.xml").getroot()
+    entries = feed.findall(f"{atom}entry")
+    assert [e.find(f"{atom}title").text for e in entries] == ["Art 1", "Art 7"]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", e.find(f"{atom}updated").text)
+               for e in entries)
+    sitemap = ET.parse(out / "sitemap.xml").getroot()
+    locs = [u.find("{http://www.sitemaps.org/schemas/sitemap/0.9}loc").text for u in sitemap]
+    assert locs == ["https://example.org/art/" + p for p in pages]
+    manifest = json.loads((out / MANIFEST).read_text())["files"]
+    assert "feed.xml" in manifest and f"images/{specs[0].id}-card.png" in manifest
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    assert cli.main(args + ["--base-url", "https://example.org/art/"]) == 0
+    assert before == {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+
+    assert cli.main(args) == 0  # the base URL dropped: its files go with it
+    assert not (out / "feed.xml").exists() and not list(out.rglob("*card*"))

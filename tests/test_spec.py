@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from generator.errors import SpecError
@@ -39,6 +41,24 @@ def test_matrix_spellings(spec_factory, given):
 def test_invalid_fields_say_what_to_fix(spec_factory, field, value, message):
     with pytest.raises(SpecError, match=message):
         spec_factory(**{field: value})
+
+
+@pytest.mark.parametrize("title, code", [
+    ("a\x00b", "U+0000"), ("a\tb", "U+0009"), ("one\ntwo", "U+000A"), ("a\x7fb", "U+007F"),
+    ("abc\u202egnp.exe", "U+202E (RIGHT-TO-LEFT OVERRIDE)"), ("a\u2066b", "U+2066"),
+    ("a\u2069b", "U+2069"), ("a\u202ab", "U+202A"), ("a\u200fb", "U+200F"),
+    ("a\u2028b", "U+2028"), ("a\u200bb", "U+200B"), ("\ufeffa", "U+FEFF"),
+])
+def test_titles_with_control_or_format_characters_are_refused(spec_factory, title, code):
+    with pytest.raises(SpecError, match=rf"^title .* holds {re.escape(code)}[^,]*, a control or "
+                                        "format character; give one line of printable text$"):
+        spec_factory(title=title)
+
+
+@pytest.mark.parametrize("title", ["Nocturne \u00e9t\u00e9", "\U0001f469\u200d\U0001f4bb art",
+                                   "\u0645\u06cc\u200c\u0631\u0648\u0645", "a\u00a0b\u3000c"])
+def test_titles_keep_joiners_and_spaces_of_any_kind(spec_factory, title):
+    assert spec_factory(title=title).title == title
 
 
 def test_paper_seeds_file():
@@ -97,7 +117,7 @@ def test_profile_counts_in_the_id_only_where_it_changes_the_pixels(spec_factory)
 def test_artwork_toml_reads_back_the_same_spec(tmp_path, spec_factory, every_field):
     from generator.spec import artwork_toml
 
-    hostile = 'a "quote", a \\ backslash, a tab\t, DEL \x7f, \x01, é, 🎨 and a\nnewline'
+    hostile = 'a "quote", a \\ backslash, [brackets] = x, é, 🎨 and a\u00a0no-break space'
     specs = [spec_factory(title=hostile, wq="1,2,3,4.5e-7", window=(-1, 2.5, -3, 4)),
              spec_factory(seed=2**64 - 1, init="per-point", rng="cpu", threshold=1e-3)]
     path = tmp_path / "picks.toml"

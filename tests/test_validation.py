@@ -135,7 +135,8 @@ def test_every_page_passes_the_nu_html_checker(sites, tmp_path):
     files = []
     for site, ids in sites.values():
         found = pages(site)
-        expected = {site / "index.html"} | {site / "artworks" / f"{i}.html" for i in ids}
+        expected = {site / "index.html"} | {site / folder / f"{i}.html" for i in ids
+                                             for folder in ("artworks", "live")}
         assert set(found) == expected
         assert all(b"<script>alert" not in p.read_bytes() for p in found)
         files += found
@@ -213,9 +214,10 @@ def test_metadata_links_point_into_the_site(sites, kind, base_url):
         assert _site_file(site, meta["external_url"], base_url) == (
             site / "artworks" / f"{aid}.html")
         assert (site / "images" / f"{aid}.png").is_file()
-        if "animation_url" in meta:  # the video of artwork 7
-            assert _site_file(site, meta["animation_url"], base_url).suffix == ".mp4"
-            assert _site_file(site, meta["animation_url"], base_url).is_file()
+        assert _site_file(site, meta["animation_url"], base_url) == site / "live" / f"{aid}.html"
+        if "video_url" in meta:  # the video of artwork 7
+            assert _site_file(site, meta["video_url"], base_url).suffix == ".mp4"
+            assert _site_file(site, meta["video_url"], base_url).is_file()
     collection = json.loads((site / "metadata" / "collection.json").read_text())
     assert _site_file(site, collection["image"], base_url).is_file()
     assert _site_file(site, collection["external_link"], base_url) == site / "index.html"

@@ -28,8 +28,9 @@ def run(cmd, cwd, **kw):
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(REPO)],
-        cwd=out)
+    done = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(out), str(REPO)],
+               cwd=out)
+    assert "would be ignored" not in done.stdout + done.stderr  # every data folder declared
     (path,) = out.glob("attention_art-*.whl")
     return path
 
@@ -85,6 +86,8 @@ def test_installed_commands_work_from_an_empty_folder(installed, tmp_path):
     assert len(list((site / "metadata").glob("*.json"))) == 7  # and the collection
 
     (work / "mysite").mkdir()
+    # the author's site: it builds _pages, and its v1 page cites with jekyll-scholar
+    (work / "mysite/_config.yml").write_text("include: [_pages]\nplugins: [jekyll-scholar]\n")
     for style, page in (("v1", "_pages/attention-dynamics-art.md"), ("plain", "gallery.md")):
         run([attnart, "jekyll", *SMALL, "--site-dir", "mysite", "--style", style,
              "--page", page, "--quiet"], cwd=work, env=env)

@@ -1,1 +1,2 @@
-"""The local explorer: tile geometry and rendering (`tiles`), the server (`app`), its page."""
+"""The local explorer: tile geometry and rendering (`tiles`), the app (`app`), the HTTP server
+and its limits (`server`), its page."""

@@ -1,4 +1,4 @@
-"""The explorer's server: an app factory (Starlette) over the tile renderer, and `serve`.
+"""The explorer's app: a factory (Starlette) over the tile renderer; `server` serves it.
 
 Every request is untrusted input: each parameter is parsed by hand against an allow-list and
 the limits below, and anything else gets a 400 with a one-line JSON message. Static files come
@@ -14,15 +14,13 @@ import dataclasses
 import io
 import itertools
 import json
-import logging
+import os
 import re
-import socket
-import unicodedata
+import tempfile
+import tomllib
 from collections import OrderedDict
 from pathlib import Path
 
-import tomllib
-import uvicorn
 from PIL import Image
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -35,13 +33,20 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from generator import kernels, rng, shade
-from generator.errors import ArtError, OutputError, SpecError
+from generator.errors import ArtError, InputError, OutputError, SpecError
 from generator.explore import tiles
-from generator.files import write_files
+from generator.files import os_problem, read_input, write_files
 from generator.render import describe, to_image
 from generator.score import MIN_SIDE
 from generator.site import render_command
-from generator.spec import MAX_RESOLUTION, SEED_MAX, ArtworkSpec, artwork_toml, load_seeds
+from generator.spec import (
+    MAX_RESOLUTION,
+    SEED_MAX,
+    ArtworkSpec,
+    artwork_toml,
+    load_seeds,
+    printable_line,
+)
 
 # One tile may cost up to (1000 / 100) x (64 / 20)² ~ 100 times the default tile, ~10 s.
 MAX_ITERATIONS = 1000
@@ -51,6 +56,7 @@ WORLDS_KEPT = 8  # per-point X(0) sources, one per (parameters, zoom)
 EQUALISERS_KEPT = 8  # speed-shading colour curves, one per parameters
 MAX_PALETTE = 4000  # characters of a palette of one's own (256 colours, '#rrggbb,' each)
 MAX_BODY = 16 * 1024  # bytes of a save request
+BODY_S = 10  # seconds for a save request's body to arrive
 MAX_TITLE = 200
 HOME_ZOOMS = (0, 1)  # rendered at start: the page's first tiles
 # What the page may change.
@@ -172,11 +178,6 @@ def _query(request: Request) -> dict:
     return dict(params)
 
 
-def _one_line(text: str) -> bool:
-    """Printable, spaces of any kind included, and no line or paragraph break."""
-    return all(ch.isprintable() or unicodedata.category(ch) == "Zs" for ch in text)
-
-
 def view_spec(base: ArtworkSpec, given: dict) -> ArtworkSpec:
     """The artwork of a view: `size`² pixels at zoom `z` from pixel (`px`, `py`), titled."""
     given = dict(given)
@@ -190,7 +191,7 @@ def view_spec(base: ArtworkSpec, given: dict) -> ArtworkSpec:
     first, stop = allowed.start * tiles.TILE, allowed.stop * tiles.TILE  # pixels of the tiles
     if not (first - size < px < stop and first - size < py < stop):
         raise BadRequest("the view lies off the plane's tiles: pan back towards [-8, 8]²")
-    if not isinstance(title, str) or len(title) > MAX_TITLE or not _one_line(title):
+    if not isinstance(title, str) or len(title) > MAX_TITLE or not printable_line(title):
         raise BadRequest(f"title must be one line of printable text, at most {MAX_TITLE} "
                          "characters")
     try:
@@ -203,38 +204,66 @@ def view_spec(base: ArtworkSpec, given: dict) -> ArtworkSpec:
 # ---- saving views ------------------------------------------------------------------------
 
 
+NEW_SAVES = "# Views saved by attnart explore; publish them with attnart build --seeds FILE.\n"
+
+
+def read_saves(path: Path) -> tuple[str, list[ArtworkSpec]]:
+    """The text of the --save file and its artworks ('' and none while it is new or blank).
+
+    Views are appended only to a regular, writable seeds file: TOML of valid [[artwork]]
+    tables and nothing else. The start and every save decide by this one function, so a
+    file replaced meanwhile (by another TOML, a link to one, a notes file, a FIFO) is never
+    appended to; the file is opened without blocking, as a FIFO or device would never end."""
+    if not os.path.lexists(path):
+        return "", []
+    if not path.exists():
+        raise OutputError(f"--save {path} is a symbolic link to {os.readlink(path)}, which "
+                          "does not exist; give a new file or a seeds file")
+    try:
+        text = read_input(path, "--save").decode()
+        data = tomllib.loads(text.removeprefix("\ufeff"))
+    except InputError as e:  # not a regular file, too large, unreadable: it says so
+        raise OutputError(str(e)) from None
+    except (ValueError, RecursionError) as e:  # UnicodeDecodeError, TOML's own
+        raise OutputError(f"--save {path} is not a seeds TOML file ({e}); give a new file "
+                          "or a seeds file") from None
+    if not os.access(path, os.W_OK) or not os.stat(path).st_mode & 0o222:
+        raise OutputError(f"--save {path} is read-only; make it writable or give another "
+                          "file")
+    if not text.strip():
+        return text, []
+    others = sorted(set(data) - {"artwork"})
+    if others or not data:
+        what = f"it has {others[0]!r}" if others else "it has no [[artwork]] tables"
+        raise OutputError(f"--save {path} is a TOML file but not a seeds file ({what}); give "
+                          "a new file or a seeds file")
+    return text, load_seeds(path)
+
+
 def check_save(path: Path) -> None:
     """Fail at start when views could not be saved to `path`."""
     if not path.parent.is_dir():
         raise OutputError(f"--save folder {path.parent} does not exist; create it first")
-    if path.is_dir():
-        raise OutputError(f"--save {path} is a folder; give a .toml file")
-    if path.exists():
-        try:
-            data = tomllib.loads(path.read_text())
-        except (OSError, ValueError) as e:
-            raise OutputError(f"--save {path} is not a seeds TOML file ({e}); give a new "
-                              "file or a seeds file") from None
-        others = sorted(set(data) - {"artwork"})
-        if others:
-            raise OutputError(f"--save {path} is a TOML file but not a seeds file (it has "
-                              f"{others[0]!r}); give a new file or a seeds file")
-        if data:
-            load_seeds(path)
+    read_saves(path)
+    folder = Path(os.path.realpath(path)).parent  # where a save writes, through a link
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise OutputError(f"--save {path} cannot be written ({os_problem(e, folder)})") from None
 
 
 def append_artwork(path: Path, spec: ArtworkSpec) -> ArtworkSpec | None:
     """Append `spec` to the seeds file `path` in one atomic write; None when added, else the
     artwork already there (the same id, perhaps under another title)."""
-    text = path.read_text() if path.exists() else (
-        "# Views saved by attnart explore; publish them with attnart build --seeds FILE.\n")
-    if "[[artwork]]" in text:
-        there = next((s for s in load_seeds(path) if s.id == spec.id), None)
-        if there is not None:
-            return there
+    text, saved = read_saves(path)
+    there = next((s for s in saved if s.id == spec.id), None)
+    if there is not None:
+        return there
+    text = text if text.strip() else NEW_SAVES
     text = (text + ("" if text.endswith("\n") else "\n") + "\n"
             + artwork_toml(spec, every_field=True))
-    tomllib.loads(text)  # never write a file that would not read back
+    tomllib.loads(text.removeprefix("\ufeff"))  # never write a file that would not read back
     write_files({path: text.encode()})
     return None
 
@@ -277,6 +306,59 @@ class HostCheck:
                              "others")(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+# What a browser's Sec-Fetch-Site may say of a tile or API request: the explorer's own page
+# (same-origin) or the user (none: typed, bookmarked). "same-site" is refused too: another
+# server on this machine, any port, is the same site as this one.
+OWN_SITE = ("same-origin", "none")
+
+
+class SiteCheck:
+    """Refuses, with a 403 and a JSON message, a tile or API request a browser marks as sent
+    by another site's page (Fetch Metadata), which could otherwise make this machine render
+    the heaviest tiles. Clients that send no Sec-Fetch-Site (curl, scripts, old browsers)
+    pass, and so does the page itself, which a link anywhere may open."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"].startswith(("/tiles/", "/api/")):
+            site = Headers(scope=scope).get("sec-fetch-site", "none").strip().lower()
+            if site not in OWN_SITE:
+                await _error(403, f"a {site[:20]!r} request is refused: the explorer answers "
+                             "its own page only; open it at this address")(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+async def _json_object(request: Request) -> dict:
+    """The body of `request`: a JSON object of at most MAX_BODY bytes, all come within
+    BODY_S seconds. Anything else is refused with one line, never a 500."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":  # which a cross-site form cannot send
+        raise BadRequest("send the view as application/json")
+
+    async def read() -> bytes:
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                raise BadRequest(f"a view is at most {MAX_BODY} bytes of JSON")
+        return body
+
+    try:
+        body = await asyncio.wait_for(read(), BODY_S)
+    except TimeoutError:  # a client trickling its body would hold the save forever
+        raise HTTPException(408, f"the view did not arrive within {BODY_S} s") from None
+    try:
+        given = json.loads(body)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise BadRequest("the view is not JSON, or is nested too deeply") from None
+    if not isinstance(given, dict):
+        raise BadRequest("the view must be a JSON object")
+    return given
 
 
 def create_app(base: ArtworkSpec, *, save: Path | None = None,
@@ -412,21 +494,7 @@ def create_app(base: ArtworkSpec, *, save: Path | None = None,
     async def save_view(request: Request) -> Response:
         if save is None:
             return _error(409, "saving is off: start attnart explore with --save FILE.toml")
-        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if kind != "application/json":  # which a cross-site form cannot send
-            raise BadRequest("send the view as application/json")
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY:
-                raise BadRequest(f"a view is at most {MAX_BODY} bytes of JSON")
-        try:
-            given = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise BadRequest("the view is not valid JSON") from None
-        if not isinstance(given, dict):
-            raise BadRequest("the view must be a JSON object")
-        spec = view_spec(base, given)
+        spec = view_spec(base, await _json_object(request))
         async with save_lock:
             try:
                 there = await run_in_threadpool(append_artwork, save, spec)
@@ -444,50 +512,19 @@ def create_app(base: ArtworkSpec, *, save: Path | None = None,
     async def http_error(request: Request, exc: HTTPException) -> Response:
         return _error(exc.status_code, str(exc.detail))
 
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        # Whatever failed, the page still gets JSON it can show; the log has the traceback.
+        return _error(500, f"the explorer failed on this request ({type(exc).__name__}); its "
+                      "log says why")
+
     api = [Route("/config", config), Route("/view", view),
            Route("/save", save_view, methods=["POST"]), Route("/status", status)]
     static = StaticFiles(packages=[("generator.explore", "static")], html=True)
     app = Starlette(
         routes=[Route("/tiles/{z}/{x}/{y}.png", tile), Mount("/api", routes=api),
                 Mount("/", static)],
-        exception_handlers={BadRequest: bad_request, HTTPException: http_error},
-        lifespan=lifespan, middleware=[Middleware(HostCheck, hosts=hosts)])
+        exception_handlers={BadRequest: bad_request, HTTPException: http_error,
+                            Exception: internal_error},
+        lifespan=lifespan, middleware=[Middleware(HostCheck, hosts=hosts), Middleware(SiteCheck)])
     app.state.closing = False  # set by serve() on Ctrl-C
     return app
-
-
-def bind(host: str, port: int) -> socket.socket:
-    """A listening socket, so that the URL (port 0: a free port) is known before serving."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        sock = socket.socket(infos[0][0], socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(infos[0][4])
-    except OSError as e:
-        raise OutputError(f"cannot listen on {host}:{port} ({e.strerror or e}); choose another "
-                          "--port or --host") from None
-    sock.listen(128)
-    sock.set_inheritable(True)
-    return sock
-
-
-def url_of(sock: socket.socket) -> str:
-    host, port = sock.getsockname()[:2]
-    return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
-
-
-class _Server(uvicorn.Server):
-    def handle_exit(self, sig, frame):
-        # uvicorn lets the requests in hand finish: tiles queued behind the one rendering
-        # would keep Ctrl-C waiting for all of them. A second Ctrl-C cancels what is left,
-        # which the user asked for: no traceback for each cancelled request.
-        if self.config.app.state.closing:
-            logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
-        self.config.app.state.closing = True
-        super().handle_exit(sig, frame)
-
-
-def serve(app: Starlette, sock: socket.socket) -> None:
-    """Serve `app` on `sock` until interrupted."""
-    config = uvicorn.Config(app, log_level="warning", access_log=False)
-    _Server(config).run(sockets=[sock])

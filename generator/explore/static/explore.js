@@ -227,7 +227,9 @@
     fillForm();
     $("iterations").max = config.limits.iterations;
     $("points").max = config.limits.points;
+    // a wheel notch (100-120 px) zooms one level, never two (Leaflet's 60 px made it two)
     map = L.map("map", {crs: crs, zoomSnap: 1, zoomDelta: 1, minZoom: 0, fadeAnimation: false,
+                        wheelPxPerZoomLevel: 120,
                         maxZoom: maxZoom(config.parameters.init), maxBoundsViscosity: 1,
                         attributionControl: false});
     var z = parseInt(url.get("z"), 10), a = parseFloat(url.get("a")), b = parseFloat(url.get("b"));
