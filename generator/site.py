@@ -49,7 +49,16 @@ from generator.files import (
 )
 from generator.render import cached_render, describe, downsample, intact, render_image
 from generator.score import FEATURES, MIN_SIDE, load_labels, score
-from generator.spec import DEFAULT_TITLE, MAX_RESOLUTION, ArtworkSpec, check_line, paragraph
+from generator.spec import (
+    DEFAULT_TITLE,
+    MAX_RESOLUTION,
+    ArtworkSpec,
+    check_line,
+    exact_number,
+    paragraph,
+    render_args,
+    render_command,
+)
 from generator.theme import Theme
 
 MANIFEST = ".attnart-manifest.json"
@@ -314,40 +323,10 @@ def _labels(png: Path, meta: dict) -> np.ndarray:
 # ---- the pure context --------------------------------------------------------------------
 
 
-def _num(value: float) -> str:
-    """A number as the command line takes it back exactly: 8 for 8.0, repr otherwise."""
-    value = float(value)
-    if value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value)
-
-
 def _shown(value: float) -> str:
     return f"{value:.4f}".replace("-", "\u2212")
 
 
-def render_command(meta: dict) -> str:
-    """The `attnart render` call that re-creates the artwork's full-resolution PNG."""
-    return " ".join(render_args(meta))
-
-
-def render_args(meta: dict) -> list[str]:
-    """`render_command` as its words (a page wraps it between words only)."""
-    parts = ["attnart", "render", str(meta["seed"]),
-             "--resolution", str(meta["resolution"]), "--points", str(meta["points"]),
-             "--iterations", str(meta["iterations"]),
-             "--window=" + ",".join(_num(v) for v in meta["window"]),
-             "--threshold", _num(meta["threshold"]), "--init", meta["init"],
-             "--rng", meta["rng"], "--cuda-sms", str(meta["cuda_sms"]),
-             "--cuda-threads-per-sm", str(meta["cuda_threads_per_sm"])]
-    for key in ("wq", "wv"):
-        if meta.get(key) is not None:
-            parts.append(f"--{key}=" + ",".join(_num(v) for v in meta[key]))
-    if meta.get("shade", "binary") != "binary":
-        # the command carries a palette of your own whole, as --palette=#rrggbb,...
-        parts += ["--shade", meta["shade"], "--palette=" + shade.palette_text(meta["palette"])]
-    parts += ["-o", f"{meta['id']}.png"]
-    return parts
 
 
 def check_base_url(url: str) -> str:
@@ -448,12 +427,13 @@ def build_context(records: list[dict], *, title: str = DEFAULT_TITLE, base_url: 
         parameters = [
             ("n (points)", str(meta["points"])), ("d (dimension)", "2"),
             ("T (iterations)", str(meta["iterations"])),
-            ("window (a min, a max, b min, b max)", ", ".join(_num(v) for v in meta["window"])),
+            ("window (a min, a max, b min, b max)",
+             ", ".join(exact_number(v) for v in meta["window"])),
             ("resolution", f"{meta['resolution']} × {meta['resolution']}"),
             ("init mode", meta["init"]),
             ("rng", f"{meta['rng']} (SMs {meta['cuda_sms']}, threads/SM "
                     f"{meta['cuda_threads_per_sm']})" if meta["rng"] == "cuda" else meta["rng"]),
-            ("threshold", _num(meta["threshold"])),
+            ("threshold", exact_number(meta["threshold"])),
         ]
         measured = (f" ({sc['regime']}, measured at {sc['resolution']} px)"
                     if "regime" in sc else "")  # records made before issue 24 say nothing

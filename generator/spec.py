@@ -322,3 +322,38 @@ def artwork_toml(spec: ArtworkSpec, *, title: str | None = None, every_field: bo
     if comment:
         lines.append(f"# {comment}")
     return "\n".join(lines) + "\n"
+
+
+# ---- the command that re-creates an artwork ------------------------------------------
+
+
+def exact_number(value: float) -> str:
+    """A number as the command line takes it back exactly: 8 for 8.0, repr otherwise."""
+    value = float(value)
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
+def render_command(meta: dict) -> str:
+    """The `attnart render` call that re-creates the artwork's full-resolution PNG."""
+    return " ".join(render_args(meta))
+
+
+def render_args(meta: dict) -> list[str]:
+    """`render_command` as its words (a page wraps it between words only)."""
+    parts = ["attnart", "render", str(meta["seed"]),
+             "--resolution", str(meta["resolution"]), "--points", str(meta["points"]),
+             "--iterations", str(meta["iterations"]),
+             "--window=" + ",".join(exact_number(v) for v in meta["window"]),
+             "--threshold", exact_number(meta["threshold"]), "--init", meta["init"],
+             "--rng", meta["rng"], "--cuda-sms", str(meta["cuda_sms"]),
+             "--cuda-threads-per-sm", str(meta["cuda_threads_per_sm"])]
+    for key in ("wq", "wv"):
+        if meta.get(key) is not None:
+            parts.append(f"--{key}=" + ",".join(exact_number(v) for v in meta[key]))
+    if meta.get("shade", "binary") != "binary":
+        # the command carries a palette of your own whole, as --palette=#rrggbb,...
+        parts += ["--shade", meta["shade"], "--palette=" + shading.palette_text(meta["palette"])]
+    parts += ["-o", f"{meta['id']}.png"]
+    return parts

@@ -10,8 +10,8 @@ from PIL import Image
 from generator import cli, rng, site, theme
 from generator.errors import OutputError, SpecError
 from generator.render import describe
-from generator.site import MANIFEST, build, build_context, render_command, site_files
-from generator.spec import ArtworkSpec
+from generator.site import MANIFEST, build, build_context, site_files
+from generator.spec import ArtworkSpec, render_command
 
 CPU = torch.device("cpu")
 TINY = {"resolution": 32, "iterations": 20, "init": "shared"}

@@ -38,7 +38,6 @@ from generator.explore import tiles
 from generator.files import os_problem, read_input, write_files
 from generator.render import describe, to_image
 from generator.score import MIN_SIDE
-from generator.site import render_command
 from generator.spec import (
     MAX_RESOLUTION,
     SEED_MAX,
@@ -46,6 +45,7 @@ from generator.spec import (
     artwork_toml,
     load_seeds,
     printable_line,
+    render_command,
 )
 
 # One tile may cost up to (1000 / 100) x (64 / 20)² ~ 100 times the default tile, ~10 s.
