@@ -356,6 +356,12 @@ def test_art_first_at_every_width(browser, gallery, width):
         assert art["y"] >= 0 and art["y"] + art["height"] <= SCREENS[width]  # whole, unscrolled
         if width < 700:
             assert art["width"] >= 0.9 * width  # a phone: the screen's width
+            w.goto("index.html")  # the filters folded: the first tile on the first screen
+            page.wait_for_load_state("networkidle")
+            expect(page.locator("#filters-box")).to_be_visible()
+            assert not page.evaluate("document.getElementById('filters-box').open")
+            tile = page.locator(".tile img").first.bounding_box()
+            assert tile["y"] + tile["height"] / 2 < SCREENS[width]
         else:
             assert art["height"] >= SCREENS[width] / 2
         if width >= 1280:  # the facts beside the art, on the first screen

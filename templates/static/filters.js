@@ -1,5 +1,6 @@
 /* The index's filters: one <select> per trait of the metadata and a sort order, applied
- * without reloading. Without JavaScript the form stays hidden and every artwork shows. */
+ * without reloading; open on a wide screen, folded on a phone. Without JavaScript they stay
+ * hidden and every artwork shows. */
 (function () {
   "use strict";
   var form = document.getElementById("filters");
@@ -28,6 +29,8 @@
   }
   form.addEventListener("change", apply);
   form.addEventListener("submit", function (event) { event.preventDefault(); });
-  form.hidden = false;
+  var box = document.getElementById("filters-box");
+  box.open = window.matchMedia("(min-width: 700px)").matches;  // folded on a phone
+  box.hidden = false;
   apply();
 })();
