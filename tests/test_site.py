@@ -501,7 +501,9 @@ def test_sharing_needs_a_base_url(tmp_path, capsys):
                for e in entries)
     sitemap = ET.parse(out / "sitemap.xml").getroot()
     locs = [u.find("{http://www.sitemaps.org/schemas/sitemap/0.9}loc").text for u in sitemap]
-    assert locs == ["https://example.org/art/" + p for p in pages]
+    lives = [f"live/{s.id}.html" for s in specs]
+    assert locs == ["https://example.org/art/" + p for p in [pages[0], pages[1], lives[0],
+                                                             pages[2], lives[1]]]
     manifest = json.loads((out / MANIFEST).read_text())["files"]
     assert "feed.xml" in manifest and f"images/{specs[0].id}-card.png" in manifest
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
