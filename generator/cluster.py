@@ -56,6 +56,12 @@ def _client(address: str, scratch: str):
                            "`dask scheduler`, or use --cluster local") from None
 
 
+def _cancelled_futures(record: logging.LogRecord) -> bool:
+    """A logging filter: drop the records of futures cancelled on purpose, keep the rest."""
+    error = record.exc_info[1] if record.exc_info else None
+    return type(error).__name__ not in ("FutureCancelledError", "CancelledError")
+
+
 class DaskPool:
     """The same interface as `curate.LocalPool`, over a Dask client."""
 
@@ -132,6 +138,9 @@ class DaskPool:
         logging.disable(logging.ERROR)
         try:
             if not finished and not lost:
+                # Dask's own tasks that awaited the futures cancelled here end with an error
+                # no one retrieves, which asyncio logs when they are collected, at exit
+                logging.getLogger("asyncio").addFilter(_cancelled_futures)
                 self._client.cancel(list(self._futures))
             self._client.close()
         finally:
