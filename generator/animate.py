@@ -40,8 +40,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import math
-import os
-import stat
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +48,7 @@ from tqdm import tqdm
 
 from generator import kernels, rng, shade
 from generator.errors import OutputError, SpecError
-from generator.files import write_files
+from generator.files import carries_mark, write_files
 from generator.render import chunks, matrices, render_field, render_labels, to_image
 from generator.spec import ArtworkSpec
 
@@ -171,6 +169,9 @@ def gallery_plan(spec: ArtworkSpec) -> tuple[ArtworkSpec, Motion, float, int]:
     return frames_spec, motion, float(options["seconds"]), options["fps"]
 
 
+MARK = "made by attnart animate"  # the video's comment: an MP4 ends with it (moov's udta)
+
+
 def check_output(path: Path, force: bool) -> None:
     if path.suffix.lower() != ".mp4":
         raise OutputError(f"output {path} must end in .mp4")
@@ -178,26 +179,9 @@ def check_output(path: Path, force: bool) -> None:
         raise OutputError(f"output folder {path.parent} does not exist; create it first")
     if path.is_dir():
         raise OutputError(f"{path} is a folder; give a file name ending in .mp4")
-    if path.exists() and not force and not _ours(path):
+    if path.exists() and not force and not carries_mark(path, (MARK.encode(),), at_end=True):
         raise OutputError(f"{path} exists and was not made by attnart animate; choose another "
                           "name or use --force to replace it")
-
-
-MARK = "made by attnart animate"  # the video's comment: an MP4 ends with it (moov's udta)
-
-
-def _ours(path: Path) -> bool:
-    """Whether `path` is a regular file whose last kilobyte holds MARK: a video of ours."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError:
-        return False
-    try:
-        info = os.fstat(fd)
-        return stat.S_ISREG(info.st_mode) and MARK.encode() in os.pread(
-            fd, 1024, max(0, info.st_size - 1024))
-    finally:
-        os.close(fd)
 
 
 def encoder():

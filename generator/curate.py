@@ -45,8 +45,8 @@ from tqdm import tqdm
 
 from generator import kernels
 from generator.catalog import IMAGE, THUMBNAIL, Failure, Record, claimant, open_catalog
-from generator.errors import InputError, OutputError, SpecError
-from generator.files import read_input, write_files
+from generator.errors import OutputError, SpecError
+from generator.files import carries_mark, read_input, write_files
 from generator.spec import MAX_RESOLUTION, SEED_MAX, ArtworkSpec
 from generator.spec import artwork_toml as spec_toml
 
@@ -786,18 +786,9 @@ def check_out(out: Path, *, force: bool = False, catalog: Path | None = None,
     if out.exists():
         if catalog is not None and catalog.exists() and out.samefile(catalog):
             raise OutputError(f"output {out} is the catalog itself; give another file")
-        if not force and not written_by(out, marks):
+        if not force and not carries_mark(out, marks):
             raise OutputError(f"output {out} exists and was not written by attnart; choose "
                               "another name or use --force to replace it")
-
-
-def written_by(path: Path, marks: tuple[bytes, ...]) -> bool:
-    """Whether the regular file `path` carries one of attnart's `marks` near its start."""
-    try:
-        head = read_input(path, "output", limit=1024, head=True)
-    except InputError:
-        return False
-    return any(mark in head for mark in marks)
 
 
 def favourite_records(specs: list[ArtworkSpec], records: list[Record], preview_size: int, *,

@@ -262,13 +262,10 @@ def json_text(data) -> str:
 MAX_INPUT = 64 * 1024 * 1024  # bytes of a text input read whole (a seeds file, a palette)
 
 
-def read_input(path, what: str, *, limit: int = MAX_INPUT, head: bool = False) -> bytes:
-    """The bytes of a regular file the user named as input, read whole.
-
-    A FIFO or device would block or never end (`/dev/zero`), so the file is opened without
-    blocking and refused unless regular, and at most `limit` bytes are read: a larger file
-    is refused, or with `head` its first `limit` bytes returned. Raises `InputError` naming
-    `what` and the file."""
+def _open_input(path, what: str) -> tuple[int, os.stat_result]:
+    """A descriptor of the regular file `path` and its status, opened without blocking: a
+    FIFO or device would block or never end (`/dev/zero`), so anything else is refused with
+    an `InputError` naming `what` and the file."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
@@ -279,17 +276,42 @@ def read_input(path, what: str, *, limit: int = MAX_INPUT, head: bool = False) -
     if not stat.S_ISREG(info.st_mode):
         os.close(fd)
         raise InputError(f"{what} {path} is not a regular file; give the path of a file")
+    return fd, info
+
+
+def read_input(path, what: str, *, limit: int = MAX_INPUT) -> bytes:
+    """The bytes of a regular file the user named as input, read whole (`_open_input`): at
+    most `limit` bytes, a larger file refused. Raises `InputError` naming `what` and the
+    file."""
+    fd, info = _open_input(path, what)
     with os.fdopen(fd, "rb") as f:
-        if info.st_size > limit and not head:
+        if info.st_size > limit:
             raise InputError(f"{what} {path} is {info.st_size:,} bytes, over the limit of "
                              f"{limit:,}; give a smaller file")
         try:
             data = f.read(limit + 1)
         except OSError as e:
             raise InputError(f"{what} cannot be read: {os_problem(e, path)}") from None
-    if head:
-        return data[:limit]
     if len(data) > limit:  # it grew while we read
         raise InputError(f"{what} {path} is over the limit of {limit:,} bytes; give a smaller "
                          "file")
     return data
+
+
+MARK_SPAN = 1024  # bytes at a file's start (or end) where a command looks for its mark
+
+
+def carries_mark(path, marks: tuple[bytes, ...], *, at_end: bool = False) -> bool:
+    """Whether the regular file `path` holds one of `marks` in its first MARK_SPAN bytes (its
+    last, `at_end`): how a command tells its own earlier output from anything else."""
+    try:
+        fd, info = _open_input(path, "output")
+    except InputError:
+        return False
+    try:
+        part = os.pread(fd, MARK_SPAN, max(0, info.st_size - MARK_SPAN) if at_end else 0)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return any(mark in part for mark in marks)
