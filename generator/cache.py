@@ -140,7 +140,3 @@ class RenderCache:
             total -= size
             removed.append(stem)
         return removed
-
-    def clear(self) -> int:
-        """Remove every render; returns how many."""
-        return len(self.evict(0))

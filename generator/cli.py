@@ -484,9 +484,10 @@ def cmd_cache(args) -> None:
     cache = RenderCache(args.cache)
     if args.limit is not None:
         cache.set_limit(parse_size(args.limit))
-    removed = cache.clear() if args.clear else len(cache.evict()) if args.limit else 0
+    gone = ""
+    if args.clear or args.limit is not None:  # everything, or down to the new limit
+        gone = f"; removed {len(cache.evict(0 if args.clear else None))}"
     use = cache.usage()
-    gone = f"; removed {removed}" if args.clear or args.limit else ""
     print(f"{use.folder}: {use.renders} renders, {human(use.size)} of {human(use.limit)}{gone}")
 
 
