@@ -80,13 +80,17 @@ def grid_axes(spec: ArtworkSpec) -> tuple[np.ndarray, np.ndarray]:
 
 
 def grid_points(spec: ArtworkSpec, start: int, stop: int) -> np.ndarray:
-    """(a, b) of grid points [start, stop) in Appendix A's order, (G, 2) float32.
+    """(a, b) of grid points [start, stop) in Appendix A's order, (G, 2) float32."""
+    return points_at(spec, np.arange(start, stop))
+
+
+def points_at(spec: ArtworkSpec, index: np.ndarray) -> np.ndarray:
+    """(a, b) of the grid points at flat indices `index`, (G, 2) float32.
 
     np.meshgrid(a_vals, b_vals) flattened: point g has a = a_vals[g % N], b = b_vals[g // N].
     """
     a_vals, b_vals = grid_axes(spec)
-    g = np.arange(start, stop)
-    ab = np.stack([a_vals[g % spec.resolution], b_vals[g // spec.resolution]], axis=-1)
+    ab = np.stack([a_vals[index % spec.resolution], b_vals[index // spec.resolution]], axis=-1)
     return ab.astype(np.float32)
 
 
@@ -114,6 +118,30 @@ def chunks(spec: ArtworkSpec, draws: rng.Draws, device):
         stop = min(total, start + step)
         x0 = rng.unit_rows(draws.initial(start, stop, device))  # (G or 1, n, 2)
         yield start, stop, x0, _on(grid_points(spec, start, stop), device)
+
+
+def render_points(spec: ArtworkSpec, draws: rng.Draws, index: np.ndarray, *, speed: bool,
+                  device, backend: str = "auto") -> np.ndarray:
+    """The labels (as 0.0 and 1.0) or the speed field of the grid points at the sorted flat
+    indices `index` (any subset of the grid), (G,) float32. Per-point X(0) is drawn over
+    each piece's span of the grid (streams are drawn in order), so a piece spans at most a
+    chunk of grid points; in shared mode a piece is a chunk of the points asked for."""
+    module = kernels.choose(backend, device)
+    wq, wv = matrices(draws, device)
+    out = np.empty(index.size, dtype=np.float32)
+    span, start = chunk_points(spec, device), 0
+    while start < index.size:
+        stop = (start + span if spec.init == "shared"
+                else int(np.searchsorted(index, index[start] + span)))
+        part = index[start:stop]
+        x0 = draws.initial(int(part[0]), int(part[-1]) + 1, device)
+        x0 = rng.unit_rows(x0 if x0.shape[0] == 1 else x0[_on(part - part[0], device)])
+        args = (wq, wv, x0, _on(points_at(spec, part), device), spec.iterations,
+                spec.threshold)
+        values = module.landscape_and_speed(*args)[1] if speed else module.landscape(*args)
+        out[start:stop] = kernels.as_numpy(values)
+        start = stop
+    return out
 
 
 def matrices(draws: rng.Draws, device):

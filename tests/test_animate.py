@@ -12,7 +12,7 @@ from generator import rng, shade
 from generator.animate import Motion, animate, windows
 from generator.cli import main
 from generator.errors import ArtError, SpecError
-from generator.render import render_field, render_labels, to_image
+from generator.render import render_field, render_labels, render_points, to_image
 from generator.spec import ArtworkSpec
 
 av = pytest.importorskip("av")
@@ -175,19 +175,61 @@ def test_resample_is_the_plain_triangle_filter():
         np.testing.assert_allclose(got, wb @ source @ wa.T, atol=2e-5)
 
 
-@pytest.mark.parametrize("init", ["shared", "per-point"])
-def test_a_ring_is_the_render_without_its_hole(init):
-    spec = ArtworkSpec(**SPEC | {"init": init, "resolution": 48, "window": (-3, 5, 0, 2)})
+@pytest.mark.parametrize("init,stream", [("shared", "cuda"), ("per-point", "cuda"),
+                                         ("per-point", "cpu")])
+def test_any_points_render_as_in_the_whole_render(init, stream):
+    spec = ArtworkSpec(**SPEC | {"init": init, "rng": stream, "resolution": 48,
+                                 "window": (-3, 5, 0, 2)})
     draws = rng.draw(spec)
     labels, field = render_field(spec, draws, device="cpu")
-    skip = (slice(5, 31), slice(12, 40))
+    index = np.sort(np.random.default_rng(5).choice(48 * 48, size=700, replace=False))
     for speed, want in ((True, field), (False, labels)):
-        got = animation.render_ring(spec, draws, skip, speed=speed, device="cpu",
-                                    backend="auto")
-        assert np.isnan(got[skip]).all()
-        keep = ~np.isnan(got)
-        assert keep.sum() == 48 * 48 - 26 * 28
-        np.testing.assert_array_equal(got[keep], want[keep].astype(np.float32))
+        got = render_points(spec, draws, index, speed=speed, device="cpu")
+        np.testing.assert_array_equal(got, want.ravel()[index].astype(np.float32))
+
+
+def refined(truth: np.ndarray, skip=(slice(0, 0), slice(0, 0)), rows=None):
+    """`refine` over a keyframe whose measured positions are `truth`, band by band:
+    (positions, points measured)."""
+    side = truth.shape[0]
+    places, keep = np.full_like(truth, np.nan), np.ones((side, side), dtype=bool)
+    keep[skip] = False
+    cost = sum(animation.refine(places, keep, band, lambda index: truth.flat[index])
+               for band in animation.bands(side, rows or side))
+    return places, cost
+
+
+def test_refine_guesses_only_between_close_neighbours_and_measures_the_rest():
+    draw = np.random.default_rng(11)
+    for side in (9, 50, 97):
+        y, x = np.mgrid[0:side, 0:side] / side
+        # rises slowly in both directions: each point lies between its neighbours
+        smooth = (0.3 + 0.05 * (x**2 + x * y)).astype(np.float32)
+        # no two points within GUESS_SPREAD of each other, in random places
+        noise = (draw.permutation(side * side).reshape(side, side)
+                 * 2 * animation.GUESS_SPREAD).astype(np.float32)
+        skip = (slice(side // 4, side // 2), slice(side // 3, side - 2))
+        for truth, rows in ((smooth, 12), (noise, side)):
+            places, cost = refined(truth, skip, rows)
+            hole = np.zeros((side, side), dtype=bool)
+            hole[skip] = True
+            assert np.isnan(places[hole]).all() and np.isfinite(places[~hole]).all()
+            error = np.abs(places - truth)[~hole]
+            assert error.max() <= animation.GUESS_SPREAD
+        assert cost == (~hole).sum()  # the noise was measured everywhere, and exactly
+        assert error.max() == 0
+    places, cost = refined(smooth)
+    assert cost < 0.1 * side**2  # the smooth field: its first pass and little more
+
+
+def test_refine_measures_both_sides_of_an_edge():
+    side = 64
+    truth = np.zeros((side, side), dtype=np.float32)
+    truth[:, 29:] = 1.0  # an edge between two first-pass columns (28 and 32)
+    truth[40, 10] = 1.0  # a lone point off the first pass: guessing cannot see it
+    places, _ = refined(truth)
+    wrong = places != truth
+    assert wrong.sum() == 1 and wrong[40, 10]
 
 
 def test_keyframes_are_never_coarser_than_their_frames_and_cost_few_pixels():
@@ -236,18 +278,17 @@ def test_keyframed_zoom_matches_the_exact_one_frame_by_frame(tmp_path, shade_opt
     assert min(luma_difference(g, w) for g, w in zip(got, want)) > 0  # resampled, not exact
 
 
-def test_per_point_x0_is_drawn_once_for_all_exact_frames(monkeypatch):
+def test_per_point_x0_of_a_span_is_drawn_once():
     spec = ArtworkSpec(**SPEC | {"init": "per-point", "resolution": 16})
     drawn = []
     draws = rng.draw(spec)
     counted = dataclasses.replace(draws, initial=lambda *a: drawn.append(a) or draws.initial(*a))
-    kept = animation.kept(counted, spec)
-    first = kept.initial(3, 40, "cpu")
+    held = animation.held(counted, spec, 2, 200, "cpu")
+    first = held.initial(3, 40, "cpu")
     first *= 0  # as `rng.unit_rows` normalises in place
-    np.testing.assert_array_equal(kept.initial(3, 40, "cpu"), draws.initial(3, 40, "cpu"))
-    assert drawn == [(3, 40, "cpu")]
-    monkeypatch.setattr(animation, "X0_KEPT", 16 * 16 * 20 * 8 - 1)
-    assert animation.kept(counted, spec) is counted  # too large to keep
+    np.testing.assert_array_equal(held.initial(3, 40, "cpu"), draws.initial(3, 40, "cpu"))
+    np.testing.assert_array_equal(held.initial(150, 210, "cpu"), draws.initial(150, 210, "cpu"))
+    assert drawn == [(2, 200, "cpu"), (150, 210, "cpu")]  # the span once; outside it, anew
 
 
 def test_block_difference_of_grey_levels():
