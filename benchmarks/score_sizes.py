@@ -3,9 +3,10 @@
 Renders SEEDS random seeds (drawn from a fixed generator, so every run uses the same ones) in
 both init modes at 256² and 1024² on the CPU, keeps the labels in --cache (renders are the
 slow part: about 3 s per 1024² per-point seed on 2 cores), and prints, per mode, the
-distribution of |D(256²) - D(1024²)| of `fractal_dimension`, with the regime each size was
-scored in, and (--old) the same for the estimator before issue 24 (`score(labels,
-display=512)`'s headline, `curate.measure`'s halved preview for 256²).
+distribution of |D(256²) - D(1024²)| of `fractal_dimension` as attnart scores its renders
+(`landscape=True`: a crisp boundary counted on the 256² grid of the window), with the regime
+each size was scored in, and the same counted at each render's own resolution (as a
+drawing) for comparison.
 
     .venv/bin/python benchmarks/score_sizes.py --seeds 60 --cache /tmp/renders
 """
@@ -45,25 +46,27 @@ def main() -> None:
     args.cache.mkdir(parents=True, exist_ok=True)
     seeds = np.random.default_rng(24).integers(1, 10_000_000, size=args.seeds).tolist()
     for init in MODES:
-        rows = []
-        for seed in seeds:
-            images = [labels(seed, init, size, args.cache) for size in SIZES]
+        for landscape in (True, False):
+            rows = []
+            for seed in seeds:
+                images = [labels(seed, init, size, args.cache) for size in SIZES]
+                if args.render_only:
+                    continue
+                scores = [score(image, landscape=landscape) for image in images]
+                rows.append((seed, *[s.fractal_dimension for s in scores],
+                             *[s.regime for s in scores]))
             if args.render_only:
                 continue
-            scores = [score(image) for image in images]
-            rows.append((seed, *[s.fractal_dimension for s in scores],
-                         *[s.regime for s in scores]))
-        if args.render_only:
-            continue
-        gaps = np.array([abs(r[1] - r[2]) for r in rows])
-        same = np.array([r[3] == r[4] for r in rows])
-        print(f"{init}: {len(rows)} seeds, |D(256²) - D(1024²)| median {np.median(gaps):.3f}, "
-              f"90th percentile {np.quantile(gaps, 0.9):.3f}, largest {gaps.max():.3f}; "
-              + ", ".join(f"{np.mean(gaps <= t):.0%} within {t}" for t in (0.02, 0.04, 0.08))
-              + f"; same regime at both sizes: {same.mean():.0%}, their largest gap "
-              f"{gaps[same].max():.3f}")
-        for row in sorted(rows, key=lambda r: -abs(r[1] - r[2]))[:5]:
-            print(f"   seed {row[0]}: {row[1]:.3f} ({row[3]}) vs {row[2]:.3f} ({row[4]})")
+            gaps = np.array([abs(r[1] - r[2]) for r in rows])
+            same = np.array([r[3] == r[4] for r in rows])
+            print(f"{init}, {'as a render' if landscape else 'each at its own resolution'}: "
+                  f"{len(rows)} seeds, |D(256²) - D(1024²)| median {np.median(gaps):.3f}, "
+                  f"90th percentile {np.quantile(gaps, 0.9):.3f}, largest {gaps.max():.3f}; "
+                  + ", ".join(f"{np.mean(gaps <= t):.0%} within {t}"
+                              for t in (0.02, 0.04, 0.08))
+                  + f"; same regime at both sizes: {same.mean():.0%}")
+            for row in sorted(rows, key=lambda r: -abs(r[1] - r[2]))[:3]:
+                print(f"   seed {row[0]}: {row[1]:.3f} ({row[3]}) vs {row[2]:.3f} ({row[4]})")
 
 
 if __name__ == "__main__":

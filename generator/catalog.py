@@ -407,7 +407,7 @@ def _recompute_ids(conn: sqlite3.Connection) -> None:
 
 # The scores issue 24's estimator changed: the headline dimension and what says how and where
 # it was measured. The tone and texture scores were measured on the preview as stored.
-RESCORED = ("fractal_dimension", "r2", "box_sizes", "regime", "grain", "resolution")
+RESCORED = ("fractal_dimension", "r2", "box_sizes", "regime", "grain", "resolution", "sampling")
 
 
 def _rescore(conn: sqlite3.Connection) -> None:
@@ -425,7 +425,7 @@ def _rescore(conn: sqlite3.Connection) -> None:
         scores = json.loads(text)
         with Image.open(io.BytesIO(image)) as preview:
             labels = np.asarray(preview.convert("L")) >= 128  # as `attnart score` reads it
-        fresh = score(labels, display=min(labels.shape)).as_dict()
+        fresh = score(labels, display=min(labels.shape), landscape=True).as_dict()
         scores.update({key: fresh[key] for key in RESCORED})
         conn.execute("UPDATE artworks SET scores = ?, fractal_dimension = ? WHERE rowid = ?",
                      (json.dumps(scores), scores["fractal_dimension"], rowid))

@@ -243,14 +243,16 @@ def cmd_bench(args) -> None:
 
 
 def cmd_score(args) -> None:
-    from generator.score import load_labels, score
+    from generator.score import load_labels, measured, render_meta, score
 
-    result = score(load_labels(args.image), display=args.display).as_dict()
+    landscape = args.landscape or render_meta(args.image) is not None
+    result = score(load_labels(args.image), display=args.display,
+                   landscape=landscape).as_dict()
     if args.json:
         print(json_text(result), end="")
         return
-    print(f"fractal dimension {result['fractal_dimension']:.3f} ({result['regime']}, grain "
-          f"{result['grain']:.2f}, measured at {result['resolution']} px, r² "
+    print(f"fractal dimension {result['fractal_dimension']:.3f} ({measured(result)}, grain "
+          f"{result['grain']:.2f}, r² "
           f"{result['r2']:.3f}; {result['raw_fractal_dimension']:.3f} box-counting the "
           f"pixels), white {result['white_fraction']:.1%}, grey {result['grey_fraction']:.1%}, "
           f"entropy {result['grey_entropy']:.2f} bits, zlib {result['compression']:.3f}, "
@@ -376,6 +378,8 @@ def cmd_sweep(args) -> None:
 
 
 def cmd_select(args) -> None:
+    from generator.score import measured
+
     criteria = Criteria(top=args.top, target=args.target_dimension, band=args.band,
                         min_white=args.min_white, max_white=args.max_white,
                         distinct=args.distinct)
@@ -386,11 +390,10 @@ def cmd_select(args) -> None:
     # with -o -, the seeds file is the output and the report goes to stderr
     report = sys.stderr if to_stdout else sys.stdout
     print(f"rank  {selection.order} (the order; ranks count near-duplicates passed over)  "
-          "seed  D (regime, px measured at)  white  id", file=report)
+          "seed  D (regime, measured on)  white  id", file=report)
     for rank, key, record in zip(selection.ranks, selection.keys, selection.picks):
         s = record.scores
-        where = (f" ({s['regime']}, {s['resolution']} px)" if "regime" in s
-                 else " (earlier estimator)")
+        where = f" ({measured(s) or 'earlier estimator'})"
         print(f"{rank:4d}  {key:.3f}  seed {record.spec.seed:<10d} D "
               f"{s['fractal_dimension']:.3f}{where}  white {s['white_fraction']:6.1%}  "
               f"{record.spec.id}", file=report)
@@ -635,6 +638,10 @@ def _parser() -> Parser:
                    help="side of the displayed image the tone and texture scores measure; "
                         "the fractal dimension is measured at the image's own size "
                         "(default %(default)s)")
+    p.add_argument("--landscape", action="store_true",
+                   help="IMAGE is a render of the map (known without this from the sidecar "
+                        "attnart render writes): its crisp boundary is measured at a sweep "
+                        "preview's density of samples, whatever its size")
     p.add_argument("--json", action="store_true", help="as JSON")
 
     p = command("build", cmd_build, "render every artwork of a seeds file into a folder",

@@ -157,7 +157,7 @@ def measure(labels: np.ndarray) -> tuple[dict, bytes, bytes]:
     from generator.score import score
 
     side = labels.shape[0] // 2  # see the module docstring
-    scores = score(labels, display=side).as_dict()
+    scores = score(labels, display=side, landscape=True).as_dict()
     thumbnail = np.asarray(to_image(labels, THUMBNAIL)).tobytes()
     buf = io.BytesIO()
     to_image(labels, min(side, IMAGE)).save(buf, format="PNG", optimize=True)

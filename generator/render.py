@@ -17,7 +17,7 @@ from generator import __version__, kernels, rng, shade
 from generator.cache import RenderCache
 from generator.errors import OutputError, SpecError
 from generator.files import check_writable, json_text, write_files
-from generator.spec import ArtworkSpec
+from generator.spec import SIDECAR_KEYS, ArtworkSpec
 
 # Working memory for one chunk of grid points: flat in the resolution. The reference
 # materialises a few (n, n) score matrices per point; fast backends need far less.
@@ -218,9 +218,6 @@ def describe(spec: ArtworkSpec, draws: rng.Draws) -> dict:
     data["shade"] = spec.shade
     data["version"] = __version__
     return data
-
-
-SIDECAR_KEYS = {"id", "seed", "W_Q", "W_V", "version"}  # what says attnart wrote a sidecar
 
 
 def _ours(sidecar: Path) -> bool:

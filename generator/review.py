@@ -22,6 +22,7 @@ from generator.catalog import THUMBNAIL, Record, open_catalog
 from generator.curate import Criteria, artwork_toml, check_out, select
 from generator.errors import SpecError
 from generator.files import write_files
+from generator.score import measured
 from generator.theme import Theme
 
 # (score key, column label, format) of every number a card shows and the page sorts by.
@@ -65,7 +66,7 @@ def review_context(records: list[Record], *, catalog: str, preview: int, top: in
         s = record.scores
         cards.append({
             "rank": rank, "seed": str(record.spec.seed), "id": record.spec.id,
-            "image": _image_uri(record), "toml": artwork_toml(record),
+            "image": _image_uri(record), "toml": artwork_toml(record), "measured": measured(s),
             "numbers": [(key, label, fmt.format(s[key]) if key in s else "–",
                          s.get(key, "")) for key, label, fmt in COLUMNS],
         })

@@ -48,7 +48,7 @@ from generator.files import (
     write_files,
 )
 from generator.render import cached_render, describe, downsample, intact, render_image
-from generator.score import FEATURES, MIN_SIDE, load_labels, score
+from generator.score import FEATURES, MIN_SIDE, load_labels, measured, score
 from generator.spec import (
     DEFAULT_TITLE,
     MAX_RESOLUTION,
@@ -287,9 +287,9 @@ def gather(specs: list[ArtworkSpec], out: Path, *, device: str, backend: str = "
                        "wv": spec.canonical()["wv"]}
         score_file = out / artwork_files(spec.id)["score"]
         cached = None if how != "cached" else _read_json(score_file)
-        # re-scored when from 0.1, or from before issue 24's estimator (no "regime")
-        if cached is None or not all(key in cached for key in (*FEATURES, "regime")):
-            cached = score(_labels(png, meta)).as_dict()
+        # re-scored when from 0.1, or from before issue 24's estimator (no "sampling")
+        if cached is None or not all(key in cached for key in (*FEATURES, "sampling")):
+            cached = score(_labels(png, meta), landscape=True).as_dict()
             write_files({score_file: json_text(cached).encode()}, root=out)
         sides = _variants(out, spec.id, png, meta["size"])
         # when the picture was made: the feed's and sitemap's dates, the same on a rebuild
@@ -435,9 +435,8 @@ def build_context(records: list[dict], *, title: str = DEFAULT_TITLE, base_url: 
                     f"{meta['cuda_threads_per_sm']})" if meta["rng"] == "cuda" else meta["rng"]),
             ("threshold", exact_number(meta["threshold"])),
         ]
-        measured = (f" ({sc['regime']}, measured at {sc['resolution']} px)"
-                    if "regime" in sc else "")  # records made before issue 24 say nothing
-        scores = [("fractal dimension", f"{sc['fractal_dimension']:.3f}{measured}"),
+        where = f" ({measured(sc)})" if measured(sc) else ""
+        scores = [("fractal dimension", f"{sc['fractal_dimension']:.3f}{where}"),
                   ("fit r²", f"{sc['r2']:.3f}"),
                   ("fractal dimension, full resolution", f"{sc['raw_fractal_dimension']:.3f}"),
                   ("white fraction", f"{sc['white_fraction']:.1%}"),

@@ -248,6 +248,7 @@ def _seeds_toml(path: Path | Traversable) -> dict:
 # A seeds file's optional [collection] table: what `attnart build` shows of the collection.
 COLLECTION_KEYS = ("title", "description", "artist", "license")
 DEFAULT_TITLE = "Attention Dynamics Art"
+SIDECAR_KEYS = {"id", "seed", "W_Q", "W_V", "version"}  # what says attnart wrote a sidecar
 
 
 def load_collection(path: Path | Traversable) -> dict[str, str]:

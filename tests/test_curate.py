@@ -287,7 +287,7 @@ def test_select_learn_through_the_cli(tmp_path, capsys):
             "--top", "3"]
     assert main(args) == 0
     report = capsys.readouterr().out
-    assert "learned taste" in report and "(speckled, 64 px)" in report
+    assert "learned taste" in report and "(speckled, 64² px)" in report
     assert "by the taste learned from ratings.toml" in out.read_text()
     for text, message in [("liked = [1]\ndisliked = [4, 5]", "two artworks or more"),
                           ("liked = [1, 99]\ndisliked = [4, 5]", "99, which is not in"),

@@ -48,6 +48,8 @@ def test_sheet_shows_selects_order_with_every_score(swept):
         assert image.size == (32, 32)  # the stored preview image, at the display size
         assert [n[0] for n in card["numbers"]] == [key for key, _, _ in COLUMNS]
         assert f"seed = {pick.spec.seed}" in card["toml"]
+        where = f'{pick.scores["regime"]}, {pick.scores["resolution"]}² px'
+        assert card["measured"] == where and f'title="{where}"' in html  # D's own note
     # every request the page could make is to itself: no src/href but data: URIs
     assert not re.findall(r'(?:src|href)="(?!data:)', html)
 

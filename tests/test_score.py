@@ -38,6 +38,7 @@ from generator.score import (
     grain,
     grey_entropy,
     lacunarity,
+    regrid,
     score,
     solid_black,
     speckle,
@@ -352,3 +353,42 @@ def test_per_point_seeds_of_different_texture_score_apart():
     assert fine.grey_fraction > broad.grey_fraction + 0.05
     assert fine.grey_entropy > broad.grey_entropy + 0.3
     assert fine.compression > broad.compression + 0.05
+
+
+def test_a_render_scores_alike_at_a_previews_size_and_a_galleries(tmp_path):
+    """A seed whose chaotic band holds streaks finer than a 256² render's pixels: counted at
+    each render's own resolution its dimension rises with the size; as a landscape (known
+    from the sidecar `attnart render` writes) both are measured on the 256² grid."""
+    def attnart(*args):
+        done = subprocess.run([sys.executable, "-m", "generator.cli", *args],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    scores = {}
+    for side in (256, 1024):
+        png = tmp_path / f"{side}.png"
+        attnart("render", "4051773", "--init", "shared", "--resolution", str(side), "-o",
+                str(png), "--quiet")
+        alone = tmp_path / "alone" / png.name  # the image without its sidecar: a drawing
+        alone.parent.mkdir(exist_ok=True)
+        alone.write_bytes(png.read_bytes())
+        scores[side] = [json.loads(attnart("score", str(path), "--json", *flag))
+                        for path, flag in ((png, ()), (alone, ()), (alone, ("--landscape",)))]
+    (small, small_drawn, _), (large, large_drawn, large_forced) = scores[256], scores[1024]
+    assert small["sampling"] == small["resolution"] == 256
+    assert large["sampling"] == 256 and large["resolution"] == 1024
+    assert large_drawn["sampling"] == 1024 and large_forced == large
+    assert small["regime"] == large["regime"] == "crisp"
+    assert abs(small["fractal_dimension"] - large["fractal_dimension"]) < 0.02
+    assert abs(small_drawn["fractal_dimension"] - large_drawn["fractal_dimension"]) > 0.06
+
+
+def test_regrid_takes_the_nearest_pixel_of_each_grid_point():
+    labels = np.random.default_rng(4).random((1000, 1500)) < 0.5
+    grid = regrid(labels, 256)
+    assert grid.shape == (256, 384)
+    rows = np.rint(np.arange(256) * 999 / 255).astype(int)
+    columns = np.rint(np.arange(384) * 1499 / 383).astype(int)
+    np.testing.assert_array_equal(grid, labels[np.ix_(rows, columns)])
+    np.testing.assert_array_equal(regrid(labels[:200, :300], 256), labels[:200, :300])
