@@ -243,11 +243,11 @@ def cmd_bench(args) -> None:
 
 
 def cmd_score(args) -> None:
-    from generator.score import load_labels, measured, render_meta, score
+    from generator.score import is_render, load_labels, measured, score
 
-    landscape = args.landscape or render_meta(args.image) is not None
-    result = score(load_labels(args.image), display=args.display,
-                   landscape=landscape).as_dict()
+    labels = load_labels(args.image)
+    result = score(labels, display=args.display,
+                   landscape=args.landscape or is_render(args.image)).as_dict()
     if args.json:
         print(json_text(result), end="")
         return
@@ -640,8 +640,8 @@ def _parser() -> Parser:
                         "(default %(default)s)")
     p.add_argument("--landscape", action="store_true",
                    help="IMAGE is a render of the map (known without this from the sidecar "
-                        "attnart render writes): its crisp boundary is measured at a sweep "
-                        "preview's density of samples, whatever its size")
+                        "or the PNG text attnart render writes): its crisp boundary is "
+                        "measured at a sweep preview's density of samples, whatever its size")
     p.add_argument("--json", action="store_true", help="as JSON")
 
     p = command("build", cmd_build, "render every artwork of a seeds file into a folder",

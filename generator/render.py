@@ -11,13 +11,14 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 from tqdm import tqdm
 
 from generator import __version__, kernels, rng, shade
 from generator.cache import RenderCache
 from generator.errors import OutputError, SpecError
 from generator.files import check_writable, json_text, write_files
-from generator.spec import SIDECAR_KEYS, ArtworkSpec
+from generator.spec import SIDECAR_KEYS, SOFTWARE, ArtworkSpec
 
 # Working memory for one chunk of grid points: flat in the resolution. The reference
 # materialises a few (n, n) score matrices per point; fast backends need far less.
@@ -269,6 +270,12 @@ def render_image(spec: ArtworkSpec, draws: rng.Draws, *, device, backend: str = 
     return labels, to_image(labels, size)
 
 
+# A render's PNG says what made it (PNG's own "Software" keyword), so that `attnart score`
+# knows a render of the map without its sidecar: a gallery's images, a download.
+RENDER_MARK = PngInfo()
+RENDER_MARK.add_text("Software", SOFTWARE)
+
+
 def render(spec: ArtworkSpec, output: Path, *, device, backend: str = "auto",
            size: int | None = None, force: bool = False, progress: bool = False,
            root: Path | None = None) -> dict:
@@ -286,7 +293,7 @@ def render(spec: ArtworkSpec, output: Path, *, device, backend: str = "auto",
                                  progress=progress)
     meta = describe(spec, draws) | {"size": image.width, "white_fraction": float(labels.mean())}
     png = io.BytesIO()
-    image.save(png, format="PNG")
+    image.save(png, format="PNG", pnginfo=RENDER_MARK)
     write_files({output: png.getvalue(), output.with_suffix(".json"): json_text(meta).encode()},
                 root=root)
     return meta

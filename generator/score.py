@@ -57,19 +57,19 @@ they fell (the same seed's 256² and 1024² renders differed by up to 1.4).
 `raw_fractal_dimension` is always the crisp estimate at the image's own resolution.
 
 A *landscape* (`landscape=True`: an attnart render, which `attnart score` knows from the
-sidecar `render` writes beside it) is a point sample of a picture with detail below any pixel:
-its chaotic bands hold streaks finer than a 256² render's pixels, which that render aliases
-into speckle and a 1024² render resolves. Box counting at the image's own resolution then
-sees finer boundary the larger the render (the same shared-mode seeds at 256² and 1024²:
-median gap 0.025, 30 % of 60 seeds over 0.04, the larger render mostly the higher). So a
-landscape's regime and crisp dimension are measured on the LANDSCAPE_GRID² grid of its window
-(each grid point from the nearest pixel: the pixels a 256² render of the same spec samples,
-give or take a fraction of one), the sampling density of a sweep's preview, whatever the
-render's size: over the same 60 seeds the gap fell to a median of 0.003 (98 % within 0.04)
-in shared mode, per-point staying at 0.003 (98 %). The speckled regime's probability field
-is still estimated from all the pixels. A drawing is measured at its own resolution:
-sampling a 1-px line drawing at 256 points a side would break its lines. `sampling` reports
-the side of the grid the headline was measured on.
+sidecar `render` writes beside it or the PNG's Software text, `is_render`) is a point sample
+of a picture with detail below any pixel: its chaotic bands hold streaks finer than a 256²
+render's pixels, which that render aliases into speckle and a 1024² render resolves. Box
+counting at the image's own resolution then sees finer boundary the larger the render (the
+same shared-mode seeds at 256² and 1024²: median gap 0.025, 30 % of 60 seeds over 0.04, the
+larger render mostly the higher). So a landscape's regime and crisp dimension are measured
+on the LANDSCAPE_GRID² grid of its window (each grid point from the nearest pixel: the
+pixels a 256² render of the same spec samples, give or take a fraction of one), the sampling
+density of a sweep's preview, whatever the render's size: over the same 60 seeds the gap
+fell to a median of 0.003 (98 % within 0.04) in shared mode, per-point staying at 0.003
+(98 %). The speckled regime's probability field is still estimated from all the pixels. A
+drawing is measured at its own resolution: sampling a 1-px line drawing at 256 points a side
+would break its lines. `sampling` reports the side of the grid the headline was measured on.
 
 The further numbers, all on the display image's 8-bit grey levels g:
 
@@ -108,7 +108,7 @@ from skimage.transform import integral_image
 from generator import shade
 from generator.errors import ArtError
 from generator.files import read_input
-from generator.spec import SIDECAR_KEYS
+from generator.spec import SIDECAR_KEYS, SOFTWARE
 
 MIN_SIDE = 16  # below this there are fewer than three box sizes to fit a slope to
 DISPLAY = 512  # side of the displayed image the headline score measures
@@ -490,6 +490,19 @@ def load_labels(path, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         return shade.labels_of(rgb, palette)
     except ArtError as e:
         raise ScoreError(f"image {path}: {e}") from None
+
+
+def is_render(path) -> bool:
+    """Whether the image at `path` (already read by `load_labels`) is a render of the map:
+    its sidecar says so (`render_meta`), or its PNG's "Software" text (`render.RENDER_MARK`,
+    which a gallery's copy keeps)."""
+    if render_meta(path) is not None:
+        return True
+    try:
+        with Image.open(path) as image:  # the header and the chunks before the pixels
+            return image.info.get("Software") == SOFTWARE
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return False
 
 
 def render_meta(path) -> dict | None:

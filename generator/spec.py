@@ -249,6 +249,7 @@ def _seeds_toml(path: Path | Traversable) -> dict:
 COLLECTION_KEYS = ("title", "description", "artist", "license")
 DEFAULT_TITLE = "Attention Dynamics Art"
 SIDECAR_KEYS = {"id", "seed", "W_Q", "W_V", "version"}  # what says attnart wrote a sidecar
+SOFTWARE = "attnart"  # the "Software" text of a render's PNG
 
 
 def load_collection(path: Path | Traversable) -> dict[str, str]:

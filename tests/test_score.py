@@ -358,7 +358,8 @@ def test_per_point_seeds_of_different_texture_score_apart():
 def test_a_render_scores_alike_at_a_previews_size_and_a_galleries(tmp_path):
     """A seed whose chaotic band holds streaks finer than a 256² render's pixels: counted at
     each render's own resolution its dimension rises with the size; as a landscape (known
-    from the sidecar `attnart render` writes) both are measured on the 256² grid."""
+    from the sidecar or the PNG text `attnart render` writes) both are measured on the 256²
+    grid."""
     def attnart(*args):
         done = subprocess.run([sys.executable, "-m", "generator.cli", *args],
                               capture_output=True, text=True, timeout=300)
@@ -370,15 +371,20 @@ def test_a_render_scores_alike_at_a_previews_size_and_a_galleries(tmp_path):
         png = tmp_path / f"{side}.png"
         attnart("render", "4051773", "--init", "shared", "--resolution", str(side), "-o",
                 str(png), "--quiet")
-        alone = tmp_path / "alone" / png.name  # the image without its sidecar: a drawing
+        alone = tmp_path / "alone" / png.name  # without its sidecar: its PNG text tells
         alone.parent.mkdir(exist_ok=True)
         alone.write_bytes(png.read_bytes())
+        pixels = tmp_path / "pixels" / png.name  # re-saved by another program: a drawing
+        pixels.parent.mkdir(exist_ok=True)
+        with Image.open(png) as image:
+            image.save(pixels)
         scores[side] = [json.loads(attnart("score", str(path), "--json", *flag))
-                        for path, flag in ((png, ()), (alone, ()), (alone, ("--landscape",)))]
-    (small, small_drawn, _), (large, large_drawn, large_forced) = scores[256], scores[1024]
+                        for path, flag in ((png, ()), (alone, ()), (pixels, ()),
+                                           (pixels, ("--landscape",)))]
+    (small, _, small_drawn, _), (large, large_alone, large_drawn, forced) = scores.values()
     assert small["sampling"] == small["resolution"] == 256
     assert large["sampling"] == 256 and large["resolution"] == 1024
-    assert large_drawn["sampling"] == 1024 and large_forced == large
+    assert large_alone == forced == large and large_drawn["sampling"] == 1024
     assert small["regime"] == large["regime"] == "crisp"
     assert abs(small["fractal_dimension"] - large["fractal_dimension"]) < 0.02
     assert abs(small_drawn["fractal_dimension"] - large_drawn["fractal_dimension"]) > 0.06
