@@ -30,11 +30,20 @@ pixels average 0.5). And every colour stays one of the palette's. `every_frame` 
 every frame exactly instead, as morphs always are (W_Q and W_V change every frame, so
 nothing can be reused).
 
+Per-point keyframes are the exception: each point is an independent draw, so its neighbours
+say nothing about it and nothing is guessed (guessing filled a deep zoom's frames with one
+colour, 0.32 from the exact video by `block_difference`), and a frame pixel stands for a
+speckle of draws, so keyframes are coloured first and resampled in colour (sRGB values, as a
+downscaled exact frame averages them): on positions, a diverging palette's light middle took
+the place of the speckle's two colours (0.15 from the exact video; 0.02 in colour).
+
 Colour (shade speed) is normalised once, on three frames (first, middle, last): every
 frame is coloured by that one `shade.Equaliser`, so colours do not flicker as they would if
-each frame were equalised on its own. From keyframes, those frames are rendered exactly at
-a quarter of their size (a histogram needs samples, not detail), before any
-keyframe, whose guesses are made on the palette.
+each frame were equalised on its own. From shared-mode keyframes, those frames are rendered
+exactly at a quarter of their size (a histogram needs samples, not detail) before any
+keyframe, whose guesses are made on the palette; per-point ones at their own size, as exact
+videos fit them: their synchronised pixels take a few step counts, and which of them the
+palette's end goes to changes with the sample's size.
 
 Encoding goes through PyAV (FFmpeg's libraries, shipped in its wheels, x264 included): the
 frames are encoded in the process as they come, into memory, and the file is written at the
@@ -87,6 +96,10 @@ GUESS_STRIDE = 8
 GUESS_SPREAD = 1 / 64
 FIT_SHARE = 4  # keyframed colours are fitted on frames of 1/FIT_SHARE their side,
 MIN_FIT = 32  # ... and at least MIN_FIT pixels a side
+# Per-point (unguessed) keyframes are made when they render at most this share of the
+# frames' pixels, else every frame is rendered: at 0.78 of them (24 frames over 14 octaves,
+# 64²) they took 1.14 times the exact video's time, handing frames over included.
+UNGUESSED = 0.5
 X0_KEPT = 512 * 2**20  # bytes of per-point X(0) kept between exact frames (720²: 83 MB)
 GREYS = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)  # binary's "palette"
 
@@ -126,7 +139,7 @@ def windows(spec: ArtworkSpec, motion: Motion, frames: int) -> list[tuple[float,
     a, b = motion.target
     if not (amin < a < amax and bmin < b < bmax):
         raise SpecError(f"zoom target ({a}, {b}) is outside the window {list(spec.window)}; "
-                        "choose A in AMIN..AMAX and B in BMIN..BMAX")
+                        "choose A strictly between AMIN and AMAX, and B between BMIN and BMAX")
     start = np.array([amax - amin, bmax - bmin])
     if not (0 < motion.width < start.max()):
         raise SpecError(f"--to-width must be above 0 and below the window's width "
@@ -152,7 +165,14 @@ def frame_specs(spec: ArtworkSpec, motion: Motion, seconds: float,
         raise SpecError(f"a video's frames are at most {MAX_SIDE}×{MAX_SIDE}; got resolution "
                         f"{spec.resolution}")
     frames = frame_count(seconds, fps)
-    specs = [dataclasses.replace(spec, window=w) for w in windows(spec, motion, frames)]
+    zoom = windows(spec, motion, frames)
+    try:
+        specs = [dataclasses.replace(spec, window=w) for w in zoom]
+    except SpecError as e:  # a window of the zoom, not one the user gave
+        raise SpecError(f"--to-width {motion.width:g} zooms deeper than float32 can tell "
+                        f"{spec.resolution} pixels apart ({str(e).split(';')[0]}); give a "
+                        "larger --to-width or "
+                        "a lower --resolution") from None
     if motion.morph is None and specs[0] == specs[-1]:
         raise SpecError("nothing moves: give --zoom-to and --to-width, or --morph SEED2")
     return specs
@@ -271,21 +291,31 @@ def hole(key: ArtworkSpec, finer: ArtworkSpec | None) -> tuple[slice, slice]:
     return (b, a) if a.stop > a.start and b.stop > b.start else (slice(0, 0), slice(0, 0))
 
 
+def rendered(keys: list[Keyframe]) -> int:
+    """How many points the keyframes render without guessing: all but their holes."""
+    specs = [key.spec for key in keys]
+    return sum(s.resolution**2 - (r.stop - r.start) * (c.stop - c.start)
+               for s, (r, c) in zip(specs, holes(specs)))
+
+
 def holes(keys: list[ArtworkSpec]) -> list[tuple[slice, slice]]:
     """Each keyframe's hole (`hole`), the next one filling it; the last has none."""
     return [hole(key, finer) for key, finer in zip(keys, keys[1:] + [None])]
 
 
-def resample(positions: np.ndarray, key: ArtworkSpec, lo: np.ndarray, step: np.ndarray,
+def resample(values: np.ndarray, key: ArtworkSpec, lo: np.ndarray, step: np.ndarray,
              shape: tuple[int, int]) -> np.ndarray:
     """The (rows, columns) = `shape` [b, a] grid from (a, b) = `lo` by `step` resampled from
-    the keyframe's positions ([b, a]): a triangle filter reaching one target pixel on each
-    side of each pixel's centre (Pillow's antialiased bilinear resize over the target's box
-    in the keyframe's pixels)."""
+    the keyframe's values ([b, a], or [b, a, channel]): a triangle filter reaching one
+    target pixel on each side of each pixel's centre (Pillow's antialiased bilinear resize
+    over the target's box in the keyframe's pixels)."""
+    if values.ndim == 3:
+        return np.stack([resample(values[..., c], key, lo, step, shape)
+                         for c in range(values.shape[2])], axis=-1)
     h = spacing(key)
     start = (lo - step / 2 - np.array(key.window[::2])) / h + 0.5
     stop = start + np.array(shape[::-1]) * step / h
-    image = Image.fromarray(np.ascontiguousarray(positions, dtype=np.float32))
+    image = Image.fromarray(np.ascontiguousarray(values, dtype=np.float32))
     return np.asarray(image.resize(shape[::-1], Image.Resampling.BILINEAR,
                                    box=(start[0], start[1], stop[0], stop[1])))
 
@@ -308,11 +338,11 @@ def held(draws: rng.Draws, spec: ArtworkSpec, lo: int, hi: int, device) -> rng.D
     return dataclasses.replace(draws, initial=initial)
 
 
-def refinements(side: int) -> list[np.ndarray]:
-    """One axis's grid indices in the order keyframes are filled in: every GUESS_STRIDE-th
-    and the last, then the midpoints between neighbours, until all are in; each entry is
-    the sorted set known after that step."""
-    known = np.union1d(np.arange(0, side, GUESS_STRIDE), [side - 1])
+def refinements(side: int, stride: int) -> list[np.ndarray]:
+    """One axis's grid indices in the order keyframes are filled in: every `stride`-th and
+    the last, then the midpoints between neighbours, until all are in; each entry is the
+    sorted set known after that step."""
+    known = np.union1d(np.arange(0, side, stride), [side - 1])
     steps = [known]
     while known.size < side:
         known = np.union1d(known, ((known[:-1] + known[1:]) // 2)[np.diff(known) > 1])
@@ -320,14 +350,15 @@ def refinements(side: int) -> list[np.ndarray]:
     return steps
 
 
-def bands(side: int, rows: int) -> list[range]:
+def bands(side: int, rows: int, stride: int) -> list[range]:
     """A keyframe's rows in bands of about `rows`, each starting on the last one's last row
-    (so a band's guesses lie between its own rows) and on a multiple of GUESS_STRIDE."""
-    rows = max(GUESS_STRIDE, rows // GUESS_STRIDE * GUESS_STRIDE)
+    (so a band's guesses lie between its own rows) and on a multiple of `stride`."""
+    rows = max(stride, rows // stride * stride)
     return [range(top, min(top + rows, side - 1) + 1) for top in range(0, max(1, side - 1), rows)]
 
 
-def refine(places: np.ndarray, keep: np.ndarray, rows: range, measure) -> int:
+def refine(places: np.ndarray, keep: np.ndarray, rows: range, measure,
+           stride: int = GUESS_STRIDE) -> int:
     """Fill in the `keep` points ([b, a] bool) of `rows` of a keyframe's palette positions
     (`places`, NaN where unknown) as deep-zoom renderers guess (Fractint's solid guessing,
     Kalles Fraktaler's): first `refinements`' first grid is measured (where still unknown),
@@ -335,7 +366,8 @@ def refine(places: np.ndarray, keep: np.ndarray, rows: range, measure) -> int:
     within GUESS_SPREAD of each other on the palette, and is measured otherwise
     (`measure(sorted flat indices)` -> positions). Returns how many points were measured."""
     side = places.shape[1]
-    steps = [[rows.start + r for r in refinements(len(rows))], refinements(side)]
+    steps = [[rows.start + r for r in refinements(len(rows), stride)],
+             refinements(side, stride)]
     depth = max(map(len, steps))
     steps = [axis + axis[-1:] * (depth - len(axis)) for axis in steps]
     first = (steps[0][0][:, None] * side + steps[1][0][None, :]).ravel()
@@ -409,6 +441,8 @@ def animate(spec: ArtworkSpec, motion: Motion, output: Path, *, seconds: float, 
     specs = frame_specs(spec, motion, seconds, fps)
     frames = len(specs)
     keys = [] if every_frame or motion.morph is not None else keyframes(specs)
+    if spec.init != "shared" and rendered(keys) > UNGUESSED * frames * spec.resolution**2:
+        keys = []  # unguessed keyframes would cost about as much as the frames themselves
     colours = shade.rgb(spec.palette) if spec.shade == "speed" else GREYS
     draws = rng.draw(spec)
     if not keys and spec.resolution**2 * spec.points * 8 <= X0_KEPT:
@@ -430,12 +464,16 @@ def animate(spec: ArtworkSpec, motion: Motion, output: Path, *, seconds: float, 
         return render_field(s, d, device=device, backend=backend)[1]
 
     # Exact: frame i's field, rendered ahead for the colours. Keyframes: the colours are
-    # fitted on the same frames rendered exactly at 1/FIT_SHARE of their size.
+    # fitted on the same frames rendered exactly at 1/FIT_SHARE of their size. Per-point
+    # points are independent draws, so their neighbours say nothing about them: nothing is
+    # guessed, and the colours are fitted on the frames at their own size (a histogram of
+    # a few step counts, whose ends take the palette's ends, changes with the sample size).
     fields, serving, equaliser = {}, [0] * frames, None
     fit = sorted({0, frames // 2, frames - 1})
+    stride, share = (GUESS_STRIDE, FIT_SHARE) if spec.init == "shared" else (1, 1)
     if keys:
         small = [dataclasses.replace(specs[i], resolution=max(MIN_FIT, spec.resolution
-                                                              // FIT_SHARE)) for i in fit]
+                                                              // share)) for i in fit]
         equaliser = shade.Equaliser.fit(*(render_field(
             s, dataclasses.replace(rng.draw(s), wq=draws.wq, wv=draws.wv), device=device,
             backend=backend)[1] for s in small))
@@ -448,6 +486,10 @@ def animate(spec: ArtworkSpec, motion: Motion, output: Path, *, seconds: float, 
         if equaliser is None:
             return field.astype(np.float32)
         return equaliser.positions(field).astype(np.float32)
+
+    def colour(at: np.ndarray) -> np.ndarray:
+        """Palette positions' colours, (..., 3) uint8."""
+        return colours[np.rint(np.clip(at, 0, 1) * (len(colours) - 1)).astype(np.int64)]
 
     # Each keyframe filled in, finest first, band by band, guessed on the speed field's
     # palette positions whatever the shade (a binary keyframe's labels then follow from
@@ -466,12 +508,15 @@ def animate(spec: ArtworkSpec, motion: Motion, output: Path, *, seconds: float, 
         keep[skips[k]] = False
         places[k] = np.full((side, side), np.nan, dtype=np.float32)
         rows = side if key.init == "shared" else chunk_points(key, device) // side
-        for band in bands(side, rows):
+        for band in bands(side, rows, stride):
             source = held(key_draws, key, band.start * side, band.stop * side, device)
             refine(places[k], keep, band, lambda index, key=key, source=source: positions(
-                render_points(key, source, index, speed=True, device=device, backend=backend)))
+                render_points(key, source, index, speed=True, device=device, backend=backend)),
+                   stride)
         if spec.shade == "binary":
             places[k] = np.where(np.isnan(places[k]), np.nan, places[k] > 0.5).astype(np.float32)
+        if spec.init != "shared":  # its colours (the hole is filled below)
+            places[k] = colour(np.nan_to_num(places[k])).astype(np.float32)
         rows, columns = skips[k]
         if rows.stop > rows.start:
             a, b = axes(key)
@@ -495,8 +540,9 @@ def animate(spec: ArtworkSpec, motion: Motion, output: Path, *, seconds: float, 
         stream.pix_fmt = "yuv420p"
         stream.options = {"crf": str(CRF), "preset": PRESET}
         for i in tqdm(range(frames), unit="frame", disable=not progress, desc="frames"):
-            at = np.clip(frame_positions(i), 0, 1)
-            grid = colours[np.rint(at * (len(colours) - 1)).astype(np.int64)]
+            values = frame_positions(i)
+            grid = (np.clip(np.rint(values), 0, 255).astype(np.uint8) if values.ndim == 3
+                    else colour(values))
             rgb = np.asarray(to_image(grid))
             for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
                 container.mux(packet)

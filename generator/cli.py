@@ -612,13 +612,17 @@ def _parser() -> Parser:
     p.add_argument("--every-frame", action="store_true",
                    help="render every frame of a zoom exactly (slow) instead of resampling "
                         "keyframes")
-    p.add_argument("--force", action="store_true", help="replace OUT.mp4 if it exists")
+    p.add_argument("--force", action="store_true",
+                   help="replace OUT.mp4 even when attnart did not make it (a video of "
+                        "attnart animate is replaced anyway)")
 
     p = command("spec", cmd_spec, "print an artwork's spec (W_Q, W_V, parameters) unrendered")
     p.add_argument("--json", action="store_true", help="as JSON")
     p.add_argument("-o", "--output", type=Path, default=Path("-"), metavar="FILE",
                    help="write it to FILE instead (default -, standard output)")
-    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    p.add_argument("--force", action="store_true",
+                   help="replace FILE even when attnart did not write it (a spec of attnart "
+                        "spec is replaced anyway)")
 
     p = command("bench", cmd_bench, "time every backend against the reference", seed=False)
     p.set_defaults(resolution=500)
@@ -636,8 +640,8 @@ def _parser() -> Parser:
                    help="a black-and-white image (grey levels are thresholded at 50%%)")
     p.add_argument("--display", type=int, default=512, metavar="N",
                    help="side of the displayed image the tone and texture scores measure; "
-                        "the fractal dimension is measured at the image's own size "
-                        "(default %(default)s)")
+                        "the fractal dimension is measured on the image's own pixels, or on "
+                        "a render's 256² grid (see --landscape) (default %(default)s)")
     p.add_argument("--landscape", action="store_true",
                    help="IMAGE is a render of the map (known without this from the sidecar "
                         "or the PNG text attnart render writes): its crisp boundary is "
@@ -775,7 +779,9 @@ def _parser() -> Parser:
     p.add_argument("-o", "--out", type=Path, required=True, metavar="PICKS.toml",
                    help="seeds file to write, in seeds/paper.toml's format; - for standard "
                         "output")
-    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument("--force", action="store_true",
+                   help="replace --out even when attnart did not write it (a seeds file of "
+                        "attnart select is replaced anyway)")
     p.add_argument("--top", type=int, default=d.top, metavar="N",
                    help="pick at most N (default %(default)s)")
     p.add_argument("--like", type=Path, metavar="FAVOURITES.toml",
@@ -819,7 +825,9 @@ def _parser() -> Parser:
                    help="the catalog a sweep wrote (default %(default)s)")
     p.add_argument("-o", "--out", type=Path, required=True, metavar="REVIEW.html",
                    help="the page to write")
-    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument("--force", action="store_true",
+                   help="replace --out even when attnart did not write it (a sheet of "
+                        "attnart review is replaced anyway)")
     p.add_argument("--top", type=int, default=200, metavar="N",
                    help="show the best N candidates (default %(default)s)")
     p.add_argument("--size", type=int, default=128, choices=(128, 256),

@@ -110,6 +110,7 @@ def test_interruption_leaves_nothing(tmp_path, monkeypatch):
     (["--zoom-to", "9,0", "--to-width", "1"], "outside the window"),
     (["--zoom-to", "0,0"], "needs both --zoom-to A,B and --to-width W"),
     (["--zoom-to", "0,0", "--to-width", "20"], "below the window's width"),
+    (["--zoom-to", "0.3,0.2", "--to-width", "1e-9"], "give a larger --to-width"),
     (["--shade", "speed", "--palette", "jet", "--morph", "1"], "unknown palette"),
     (["--shade", "speed", "--palette-file", "bad.txt", "--morph", "1"], "is not a colour"),
     (["--resolution", "33", "--morph", "1"], "even size"),
@@ -195,7 +196,7 @@ def refined(truth: np.ndarray, skip=(slice(0, 0), slice(0, 0)), rows=None):
     places, keep = np.full_like(truth, np.nan), np.ones((side, side), dtype=bool)
     keep[skip] = False
     cost = sum(animation.refine(places, keep, band, lambda index: truth.flat[index])
-               for band in animation.bands(side, rows or side))
+               for band in animation.bands(side, rows or side, animation.GUESS_STRIDE))
     return places, cost
 
 
@@ -257,8 +258,7 @@ def test_keyframes_are_never_coarser_than_their_frames_and_cost_few_pixels():
             widths = [s.window[1] - s.window[0] for s in specs[key.first:key.last + 1]]
             assert widths[0] / widths[-1] <= animation.STEP * (1 + 1e-9)
         specs = [k.spec for k in keys]
-        pixels = sum(k.resolution**2 - (r.stop - r.start) * (c.stop - c.start)
-                     for k, (r, c) in zip(specs, animation.holes(specs)))
+        pixels = animation.rendered(keys)
         octaves = np.log2(specs[0].window[1] - specs[0].window[0]) - np.log2(width)
         # 2 frames' pixels an octave at STEP √2, and margins; the last keyframe is whole
         assert pixels <= side**2 * (2.4 * octaves + 2.5), (side, octaves, pixels / side**2)
@@ -276,6 +276,25 @@ def test_keyframed_zoom_matches_the_exact_one_frame_by_frame(tmp_path, shade_opt
     differences = [animation.block_difference(g, w) for g, w in zip(got, want)]
     assert max(differences) < 0.04, differences
     assert min(luma_difference(g, w) for g, w in zip(got, want)) > 0  # resampled, not exact
+
+
+def test_per_point_zooms_are_not_guessed_and_average_their_speckle_in_colour(tmp_path):
+    """Per-point points are independent draws: guessing them from neighbours filled deep
+    frames with one colour (0.32 from the exact video), and averaging palette positions
+    took a diverging palette's light middle (0.15); averaged in colour they stay close."""
+    spec = ArtworkSpec(seed=5227590, init="per-point", resolution=64, shade="speed",
+                       palette="coolwarm")
+    zoom = Motion(target=(0.7, -1.2), width=0.001)
+    made = animate(spec, zoom, tmp_path / "key.mp4", seconds=3, fps=24, device="cpu")
+    animate(spec, zoom, tmp_path / "exact.mp4", seconds=3, fps=24, device="cpu",
+            every_frame=True)
+    got, want = decode(tmp_path / "key.mp4"), decode(tmp_path / "exact.mp4")
+    assert made["keyframes"] > 0 and len(got) == len(want) == 72
+    differences = [animation.block_difference(g, w) for g, w in zip(got, want)]
+    assert max(differences) < 0.05, differences
+    # two frames an octave: keyframes, all rendered, would cost as much as the frames
+    few = animate(spec, zoom, tmp_path / "few.mp4", seconds=2, fps=12, device="cpu")
+    assert few["keyframes"] == 0 and len(decode(tmp_path / "few.mp4")) == 24
 
 
 def test_per_point_x0_of_a_span_is_drawn_once():
