@@ -71,7 +71,8 @@ def torch_pipeline_png(spec: ArtworkSpec, monkeypatch) -> bytes:
     wq, wv = torch.tensor(draws.wq), torch.tensor(draws.wv)
     labels = kernels.load("cpu").landscape(wq, wv, x0, ab, spec.iterations, spec.threshold)
     png = io.BytesIO()
-    render.to_image(labels.reshape(spec.resolution, spec.resolution)).save(png, format="PNG")
+    render.to_image(labels.reshape(spec.resolution, spec.resolution)).save(
+        png, format="PNG", pnginfo=render.RENDER_MARK)
     return png.getvalue()
 
 
