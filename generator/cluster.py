@@ -77,6 +77,7 @@ class DaskPool:
         self.batch = batch or (GPU_BATCH if device == "cuda" else CPU_BATCH)
         self._futures = set()  # a future no one holds would be cancelled by Dask
         self._gone = False  # the scheduler was lost
+        self._closing = False  # the futures still running are cancelled: no one waits
 
     @property
     def slots(self) -> int:
@@ -98,7 +99,8 @@ class DaskPool:
             # Dask's callback thread fetches the results, so the sweep's thread never waits
             # inside Dask: a Ctrl-C there interrupts no Dask call (which logs a traceback)
             self._futures.discard(f)
-            put(self._outcome(f, specs))
+            if not self._closing:  # else fetching a cancelled task's results fails, logged
+                put(self._outcome(f, specs))
         future.add_done_callback(finished)
 
     def _outcome(self, future, specs):
@@ -131,6 +133,7 @@ class DaskPool:
             raise self._lost()
 
     def close(self, finished: bool) -> None:
+        self._closing = True
         cluster = getattr(self._client, "cluster", None)
         lost = self._gone or self._client.status != "running"
         # closing a client that is still trying to reconnect makes Dask log the retry's
