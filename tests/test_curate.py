@@ -496,16 +496,18 @@ def test_a_failing_seed_is_recorded_and_retried_on_request(tmp_path, capsys, mon
 
 def test_two_sweeps_at_once_on_a_missing_catalog_share_the_work(tmp_path):
     path = tmp_path / "c.sqlite"
-    args = [sys.executable, "-m", "generator.cli", "sweep", "--seeds", "1-40", "--catalog",
+    # enough seeds (a few seconds' work) that the second starts before the first is done,
+    # also on a loaded machine: with 40 one process once finished before the other began
+    args = [sys.executable, "-m", "generator.cli", "sweep", "--seeds", "1-300", "--catalog",
             str(path), "--init", "shared", "--workers", "1", *TINY]
     procs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
-    outputs = [p.communicate(timeout=120) for p in procs]
+    outputs = [p.communicate(timeout=180) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     rendered = [int(out.split(" rendered")[0]) for out, _ in outputs]
-    assert sum(rendered) == 40 and min(rendered) > 0, outputs  # each seed by one of them
+    assert sum(rendered) == 300 and min(rendered) > 0, outputs  # each seed by one of them
     with open_catalog(path, readonly=True) as cat:
-        assert sorted(r.spec.seed for r in cat.records()) == list(range(1, 41))
+        assert sorted(r.spec.seed for r in cat.records()) == list(range(1, 301))
     assert sorted(os.listdir(tmp_path)) == ["c.sqlite"]
 
 
