@@ -171,8 +171,7 @@ def frame_specs(spec: ArtworkSpec, motion: Motion, seconds: float,
     except SpecError as e:  # a window of the zoom, not one the user gave
         raise SpecError(f"--to-width {motion.width:g} zooms deeper than float32 can tell "
                         f"{spec.resolution} pixels apart ({str(e).split(';')[0]}); give a "
-                        "larger --to-width or "
-                        "a lower --resolution") from None
+                        "larger --to-width or a lower --resolution") from None
     if motion.morph is None and specs[0] == specs[-1]:
         raise SpecError("nothing moves: give --zoom-to and --to-width, or --morph SEED2")
     return specs
@@ -470,8 +469,11 @@ def animate(spec: ArtworkSpec, motion: Motion, output: Path, *, seconds: float, 
     # a few step counts, whose ends take the palette's ends, changes with the sample size).
     fields, serving, equaliser = {}, [0] * frames, None
     fit = sorted({0, frames // 2, frames - 1})
-    stride, share = (GUESS_STRIDE, FIT_SHARE) if spec.init == "shared" else (1, 1)
-    if keys:
+    guessed = spec.init == "shared"
+    stride, share = (GUESS_STRIDE, FIT_SHARE) if guessed else (1, 1)
+    # what keyframes measure: the speed field to colour or to guess on, else the labels
+    speed = spec.shade == "speed" or guessed
+    if keys and speed:
         small = [dataclasses.replace(specs[i], resolution=max(MIN_FIT, spec.resolution
                                                               // share)) for i in fit]
         equaliser = shade.Equaliser.fit(*(render_field(
@@ -482,7 +484,7 @@ def animate(spec: ArtworkSpec, motion: Motion, output: Path, *, seconds: float, 
         equaliser = shade.Equaliser.fit(*fields.values())
 
     def positions(field: np.ndarray) -> np.ndarray:
-        """Each pixel's place on the palette, 0..1; an exact binary frame's labels."""
+        """Each pixel's place on the palette, 0..1; labels where no colours were fitted."""
         if equaliser is None:
             return field.astype(np.float32)
         return equaliser.positions(field).astype(np.float32)
@@ -491,9 +493,9 @@ def animate(spec: ArtworkSpec, motion: Motion, output: Path, *, seconds: float, 
         """Palette positions' colours, (..., 3) uint8."""
         return colours[np.rint(np.clip(at, 0, 1) * (len(colours) - 1)).astype(np.int64)]
 
-    # Each keyframe filled in, finest first, band by band, guessed on the speed field's
-    # palette positions whatever the shade (a binary keyframe's labels then follow from
-    # them: the speed field changes ahead of an edge where labels do not), and its hole
+    # Each keyframe filled in, finest first, band by band (shared mode: guessed on the speed
+    # field's palette positions whatever the shade, a binary keyframe's labels then following
+    # from them, as the speed changes ahead of an edge where labels do not), and its hole
     # resampled from the next. A keyframe has its own grid, hence its own X(0) (per-point),
     # under the same W_Q and W_V.
     key_specs = [key.spec for key in keys]
@@ -511,7 +513,7 @@ def animate(spec: ArtworkSpec, motion: Motion, output: Path, *, seconds: float, 
         for band in bands(side, rows, stride):
             source = held(key_draws, key, band.start * side, band.stop * side, device)
             refine(places[k], keep, band, lambda index, key=key, source=source: positions(
-                render_points(key, source, index, speed=True, device=device, backend=backend)),
+                render_points(key, source, index, speed=speed, device=device, backend=backend)),
                    stride)
         if spec.shade == "binary":
             places[k] = np.where(np.isnan(places[k]), np.nan, places[k] > 0.5).astype(np.float32)

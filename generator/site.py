@@ -435,8 +435,9 @@ def build_context(records: list[dict], *, title: str = DEFAULT_TITLE, base_url: 
                     f"{meta['cuda_threads_per_sm']})" if meta["rng"] == "cuda" else meta["rng"]),
             ("threshold", exact_number(meta["threshold"])),
         ]
-        where = f" ({measured(sc)})" if measured(sc) else ""
-        scores = [("fractal dimension", f"{sc['fractal_dimension']:.3f}{where}"),
+        where = measured(sc)
+        scores = [("fractal dimension",
+                   f"{sc['fractal_dimension']:.3f}{f' ({where})' if where else ''}"),
                   ("fit r²", f"{sc['r2']:.3f}"),
                   ("fractal dimension, full resolution", f"{sc['raw_fractal_dimension']:.3f}"),
                   ("white fraction", f"{sc['white_fraction']:.1%}"),
