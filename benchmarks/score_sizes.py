@@ -8,7 +8,7 @@ distribution of |D(256²) - D(1024²)| of `fractal_dimension` as attnart scores 
 each size was scored in, and the same counted at each render's own resolution (as a
 drawing) for comparison.
 
-    .venv/bin/python benchmarks/score_sizes.py --seeds 60 --cache /tmp/renders
+    .venv/bin/python benchmarks/score_sizes.py --seeds 100 --cache /tmp/renders
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def labels(seed: int, init: str, size: int, cache: Path) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=60)
+    parser.add_argument("--seeds", type=int, default=100)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/score-sizes"))
     parser.add_argument("--render-only", action="store_true")
     args = parser.parse_args()

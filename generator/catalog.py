@@ -38,7 +38,7 @@ from generator.errors import ArtError
 from generator.spec import ArtworkSpec
 
 APPLICATION_ID = int.from_bytes(b"attn", "big")  # PRAGMA application_id, header offset 68
-SCHEMA_VERSION = 4  # PRAGMA user_version; bump with a migration in _MIGRATIONS
+SCHEMA_VERSION = 5  # PRAGMA user_version; bump with a migration in _MIGRATIONS
 THUMBNAIL = 32  # side of the stored grey thumbnail that near-duplicate detection compares
 IMAGE = 128  # largest side of the stored preview image that `attnart review` shows
 
@@ -405,9 +405,10 @@ def _recompute_ids(conn: sqlite3.Connection) -> None:
         seen.add(new)
 
 
-# The scores issue 24's estimator changed: the headline dimension and what says how and where
-# it was measured. The tone and texture scores were measured on the preview as stored.
-RESCORED = ("fractal_dimension", "r2", "box_sizes", "regime", "grain", "resolution", "sampling")
+# The scores issue 24's estimators changed: the headline dimension and what says how and
+# where it was measured. The tone and texture scores were measured on the preview as stored.
+RESCORED = ("fractal_dimension", "r2", "box_sizes", "regime", "grain", "resolution", "sampling",
+            "estimator")
 
 
 def _rescore(conn: sqlite3.Connection) -> None:
@@ -435,7 +436,8 @@ def _rescore(conn: sqlite3.Connection) -> None:
 # connection; all steps run in one transaction.
 _MIGRATIONS = {2: "ALTER TABLE artworks ADD COLUMN image BLOB;",
                3: [_recompute_ids, _V3_TABLES],
-               4: _rescore}
+               4: [],  # issue 24's first estimator's re-scoring, which 5's replaces
+               5: _rescore}  # score.ESTIMATOR 2
 
 
 def _refuse_readonly(path: Path) -> None:

@@ -37,39 +37,52 @@ decided from the image and reported as `regime`, with the measured `grain`:
   seed, and a different D at every size), so the dimension is that of the boundary of the
   *estimated probability field*: the image block-averaged to at most FIELD_GRID pixels a side
   (`skimage.measure.block_reduce`), smoothed by a Gaussian of σ = side / FIELD_SIGMA
-  (`skimage.filters.gaussian`) and thresholded at 1/2. The scale is a fixed share of the
+  (`skimage.filters.gaussian`), interpolated bilinearly to FIELD_TRACE points a side
+  (`skimage.transform.resize`) and thresholded at 1/2. The scale is a fixed share of the
   picture, because the landscape is a function on the plane whatever the pixel count: σ holds
   8² grains at 256² (a grain is one pixel, every pixel an independent draw), enough that the
   estimate's noise stays below the field's own relief. At σ = side/64 the same per-point seeds
-  at 256² and 1024² differed by up to 0.13; at side/32 by up to 0.07.
+  at 256² and 1024² differed by up to 0.13; at side/32 by up to 0.07. The level set is counted
+  on the finer grid because a small island of the field covers a few boxes of the coarse one,
+  and one box more or less moved D by up to 0.1 between a 256² and a 1024² render; counted at
+  512 points a side, the spread of D between the 16 samplings of a 1024² render on a 256² grid
+  fell from a median 0.007 to 0.002 (100 seeds).
 
-The `grain` is how random the image's 3×3 pixel blocks are: the entropy of the patterns of
-the blocks holding both colours, given their count of white pixels, over the same for as many
-blocks of independent pixels with those counts. Independent draws score 1; drawn and computed
-pictures, whose pixels follow their neighbours, score less: edges, disks, Koch curves,
-gaskets, carpets and dusts (`tests/shapes.py`, 256-1024 px) 0.0-0.84, `init = "shared"`
-landscapes 0.11-0.91 (95 % below 0.91), per-point landscapes 0.92-1.0 at 256² and 0.99-1.0
-at 1024² (60 random seeds each, `benchmarks/score_sizes.py`), so an image is speckled from
-SPECKLED_GRAIN up. An image with fewer than MIN_BLOCKS blocks of both colours (a few specks
-on a plain ground) has no measurable grain (0.0) and is *plain*, scored as speckled ones are:
-its specks are texture, not a curve, and box-counting a dozen of them gave 0.1-1.5 by where
-they fell (the same seed's 256² and 1024² renders differed by up to 1.4).
+The `grain` is how random the image's 3×3 pixel blocks are: the entropy of the patterns of the
+blocks holding both colours, given their count of white pixels, over the same for as many
+blocks of independent pixels with those counts. Every 3×3 block counts, overlapping (nine times
+the blocks of one tiling: between the 16 samplings of a 1024² shared render on a 256² grid the
+estimate's spread falls by half, median 0.015 to 0.007). Independent draws score 1; drawn and
+computed pictures, whose pixels follow their neighbours, score less: edges, disks, Koch curves,
+gaskets, carpets and dusts (`tests/shapes.py`, 256-2187 px) 0.0-0.82, `init = "shared"`
+landscapes 0.17-0.93 (95 % below 0.89), per-point landscapes 0.92-1.0 (100 random seeds each,
+`benchmarks/score_sizes.py`, at 256² and 1024² alike), so an image is speckled from
+SPECKLED_GRAIN up. An image with fewer than MIN_BLOCKS blocks of both colours (a few specks on
+a plain ground) has no measurable grain (0.0) and is *plain*, scored as speckled ones are: its
+specks are texture, not a curve, and box-counting a dozen of them gave 0.1-1.5 by where they
+fell (the same seed's 256² and 1024² renders differed by up to 1.4).
 `raw_fractal_dimension` is always the crisp estimate at the image's own resolution.
 
 A *landscape* (`landscape=True`: an attnart render, which `attnart score` knows from the
-sidecar `render` writes beside it or the PNG's Software text, `is_render`) is a point sample
-of a picture with detail below any pixel: its chaotic bands hold streaks finer than a 256²
+sidecar `render` writes beside it or the PNG's Software text, `is_render`) is a point sample of
+a picture with detail below any pixel: its chaotic bands hold streaks finer than a 256²
 render's pixels, which that render aliases into speckle and a 1024² render resolves. Box
-counting at the image's own resolution then sees finer boundary the larger the render (the
-same shared-mode seeds at 256² and 1024²: median gap 0.025, 30 % of 60 seeds over 0.04, the
-larger render mostly the higher). So a landscape's regime and crisp dimension are measured
-on the LANDSCAPE_GRID² grid of its window (each grid point from the nearest pixel: the
-pixels a 256² render of the same spec samples, give or take a fraction of one), the sampling
-density of a sweep's preview, whatever the render's size: over the same 60 seeds the gap
-fell to a median of 0.003 (98 % within 0.04) in shared mode, per-point staying at 0.003
-(98 %). The speckled regime's probability field is still estimated from all the pixels. A
-drawing is measured at its own resolution: sampling a 1-px line drawing at 256 points a side
-would break its lines. `sampling` reports the side of the grid the headline was measured on.
+counting at the image's own resolution then sees finer boundary the larger the render (the same
+shared-mode seeds at 256² and 1024²: median gap 0.025, 30 % of 60 seeds over 0.04, the larger
+render mostly the higher). So a landscape's regime and crisp dimension are measured on the
+LANDSCAPE_GRID² grid of its window (each grid point from the nearest pixel: the pixels a 256²
+render of the same spec samples, give or take a fraction of one), the sampling density of a
+sweep's preview, whatever the render's size. Its grain is the mean over the offset grids a
+larger render holds (up to GRAIN_OFFSETS² of them, `offset_grids`), so that the regime does not
+hang on one sampling of a chaotic band. Over 100 seeds at 256² and 1024² the gap is a median
+0.004 in shared mode, all within 0.04, every seed in the same regime at both sizes (with the
+grain of one tiling of one grid, one seed of 60 had grain 0.85 at 256² and 0.90 at 1024² and
+scored 1.264 crisp against 0.998 speckled); per-point a median 0.002, 98 % within 0.04, 99 %
+within 0.08, at most 0.135: that seed's field peaks at 0.51-0.52, so its level set at 1/2 is a
+few specks whose shape follows the draws. The speckled regime's probability field is estimated
+from all the pixels. A drawing is measured at its own resolution: sampling a 1-px line drawing
+at 256 points a side would break its lines. `sampling` reports the side of the grid the
+headline was measured on.
 
 The further numbers, all on the display image's 8-bit grey levels g:
 
@@ -103,7 +116,7 @@ import numpy as np
 from PIL import Image
 from skimage.filters import gaussian
 from skimage.measure import block_reduce, shannon_entropy
-from skimage.transform import integral_image
+from skimage.transform import integral_image, resize
 
 from generator import shade
 from generator.errors import ArtError
@@ -122,10 +135,17 @@ SOLID = 0.05  # ... and their mean grey level is within this of black
 FIT_OCTAVES = 3  # box sizes the fit keeps above an inner cutoff, in octaves
 CUTOFF_GAIN = 2  # how much better a two-segment fit must be to move the fit's start
 SPECKLED_GRAIN = 0.9  # grain from which an image is speckled (see the module docstring)
-MIN_BLOCKS = 50  # 3×3 blocks of both colours needed to measure the grain
+MIN_BLOCKS = 450  # 3×3 blocks of both colours needed to measure the grain (as many as
+# 50 disjoint ones)
+GRAIN_OFFSETS = 4  # a landscape's grain is the mean over up to 4² offset grids
 FIELD_GRID = 128  # a speckled image's probability field is estimated on at most this grid
 FIELD_SIGMA = 32  # ... smoothed by a Gaussian of sigma = side / FIELD_SIGMA
+FIELD_TRACE = 512  # ... and its level set counted on this grid, interpolated
 LANDSCAPE_GRID = 256  # a landscape's crisp boundary is counted on this grid of its window
+# The headline's method, bumped when it changes: stored scores of another are re-scored
+# (1: issue 24's; 2: the grain of every 3×3 block, and of all offset grids of a landscape,
+# and the field's edge traced at FIELD_TRACE)
+ESTIMATOR = 2
 
 
 class ScoreError(ArtError, ValueError):
@@ -269,30 +289,60 @@ def grey_entropy(grey: np.ndarray) -> float:
 def grain(labels: np.ndarray) -> float | None:
     """How random the image's 3×3 blocks of both colours are: the entropy of their patterns
     given their white count, over the same for as many blocks of independent pixels with those
-    counts (1); None with fewer than MIN_BLOCKS such blocks."""
-    labels = np.asarray(labels, dtype=bool)
-    h, w = labels.shape[0] // 3 * 3, labels.shape[1] // 3 * 3
-    blocks = labels[:h, :w].reshape(h // 3, 3, w // 3, 3).swapaxes(1, 2).reshape(-1, 9)
-    white = blocks.sum(axis=1)
-    mixed = (white > 0) & (white < 9)
-    if mixed.sum() < MIN_BLOCKS:
+    counts (1); None with fewer than MIN_BLOCKS such blocks. Every 3×3 block counts, not
+    only those of one tiling: nine times the blocks, so the estimate varies less from one
+    sampling of the same picture to the next."""
+    codes = block_codes(np.asarray(labels, dtype=bool))
+    codes = codes[(codes > 0) & (codes < 511)]
+    if codes.size < MIN_BLOCKS:
         return None
+    white = _WHITE[codes]
     # The reference is drawn, not computed from log2 C(9, k): an entropy estimated from a
-    # few hundred blocks falls short of the truth, and the reference must fall as short.
-    # A fixed generator: the same image always gets the same grain.
-    white = white[mixed]
-    codes = blocks[mixed].astype(np.int64) @ (1 << np.arange(9))  # 9-bit patterns
-    choices = np.random.default_rng(0).random(white.size) * _CHOICES[white]
-    independent = _BY_COUNT[_FIRST[white] + choices.astype(np.int64)]
+    # few thousand blocks falls short of the truth, and the reference must fall as short.
+    # The blocks with k white pixels drawn independently fall on the C(9, k) patterns as a
+    # multinomial does. A fixed generator: the same image always gets the same grain.
+    counts = np.bincount(white, minlength=10)
+    draw = np.random.default_rng(0)
+    independent = np.concatenate([draw.multinomial(n, np.full(c, 1 / c))
+                                  for n, c in zip(counts, _CHOICES) if n])
     return float(min(1.0, _pattern_entropy(codes, white)
-                     / _pattern_entropy(independent, white)))
+                     / (_entropy(independent) - _entropy(counts))))
 
 
-# The 512 patterns of a 3×3 block as 9-bit codes, by their count of white pixels: those with
-# k white pixels are _BY_COUNT[_FIRST[k]:_FIRST[k] + _CHOICES[k]].
-_BY_COUNT = np.argsort([bin(code).count("1") for code in range(512)], kind="stable")
-_CHOICES = np.array([math.comb(9, k) for k in range(10)])
-_FIRST = np.concatenate([[0], np.cumsum(_CHOICES)[:-1]])
+def block_codes(labels: np.ndarray) -> np.ndarray:
+    """The 9-bit pattern of every 3×3 block of a boolean image, pixel (r, c) of a block
+    its bit 3r + c. 1-D uint16."""
+    pixels = labels.astype(np.uint16)
+    rows = pixels[:, :-2] | pixels[:, 1:-1] << 1 | pixels[:, 2:] << 2  # bits 0-2 of each row
+    return (rows[:-2] | rows[1:-1] << 3 | rows[2:] << 6).ravel()
+
+
+def landscape_grain(labels: np.ndarray) -> float | None:
+    """A landscape's grain as sampled on the LANDSCAPE_GRID² grid of its window: the mean
+    over up to GRAIN_OFFSETS² offset grids (a render at least twice the grid's side holds
+    several), so that the regime of a large render does not hang on one sampling; None
+    when most grids have no measurable grain."""
+    grains = [grain(grid) for grid in offset_grids(labels, LANDSCAPE_GRID)]
+    known = [value for value in grains if value is not None]
+    return float(np.mean(known)) if 2 * len(known) > len(grains) else None
+
+
+def offset_grids(labels: np.ndarray, side: int) -> list[np.ndarray]:
+    """Grids of `side` points along the image's shorter axis (as many a pixel along the
+    other), one pixel stride apart, laid at up to GRAIN_OFFSETS offsets per axis within the
+    stride; the one `regrid` when the image is less than twice the grid's side."""
+    stride = min(labels.shape) // side
+    if stride < 2:
+        return [regrid(labels, side)]
+    shifts = np.unique(np.rint(np.linspace(0, stride - 1, min(stride, GRAIN_OFFSETS))))
+    starts = [np.rint(np.linspace(0, n - stride, round(side * n / min(labels.shape))))
+              .astype(int) for n in labels.shape]
+    return [labels[np.ix_(starts[0] + int(row), starts[1] + int(column))]
+            for row in shifts for column in shifts]
+
+
+_WHITE = np.array([bin(code).count("1") for code in range(512)], np.uint8)  # of each pattern
+_CHOICES = [math.comb(9, k) for k in range(10)]  # patterns with k white pixels
 
 
 def _pattern_entropy(codes: np.ndarray, white: np.ndarray) -> float:
@@ -314,6 +364,15 @@ def probability_field(labels: np.ndarray) -> np.ndarray:
     field = block_reduce(labels.astype(np.float32), factor, np.mean)
     return gaussian(field, min(field.shape) / FIELD_SIGMA, mode="reflect",
                     preserve_range=True)
+
+
+def field_boundary(labels: np.ndarray) -> np.ndarray:
+    """Where a speckled image's probability field is at least 1/2, on a FIELD_TRACE grid
+    along its shorter side, the field interpolated bilinearly. (≈TRACE, ≈TRACE) bool."""
+    field = probability_field(labels)
+    scale = FIELD_TRACE / min(field.shape)
+    shape = tuple(max(1, round(n * scale)) for n in field.shape)
+    return resize(field, shape, order=1, mode="edge", anti_aliasing=False) >= 0.5
 
 
 def compression(grey: np.ndarray) -> float:
@@ -353,13 +412,14 @@ def solid_black(grey: np.ndarray) -> float:
 class Score:
     fractal_dimension: float  # the headline: crisp or speckled, see the module docstring
     r2: float
-    box_sizes: tuple[int, int]  # of the headline fit, in pixels of the image it measured
+    box_sizes: tuple[int, int]  # of the headline fit, in points of the grid it was counted on
     # "crisp" (the boundary of the pixels), "speckled" (of the probability field) or "plain"
     # (too few pixels of both colours to tell: as speckled)
     regime: str
     grain: float  # randomness of the 3×3 blocks, 0 (drawn) to 1 (independent pixels)
     resolution: int  # shorter side of the image scored, in pixels
     sampling: int  # shorter side of the grid the headline was measured on (see the docstring)
+    estimator: int  # ESTIMATOR when scored
     display_size: int
     raw_fractal_dimension: float  # at full resolution
     raw_r2: float
@@ -418,12 +478,12 @@ def score(labels: np.ndarray, *, display: int = DISPLAY, landscape: bool = False
         raise ScoreError(f"display size must be at least {MIN_SIDE} pixels, got {display}")
     raw = box_counting(labels)
     sampled = regrid(labels, LANDSCAPE_GRID) if landscape else labels
-    texture = grain(sampled)
+    texture = landscape_grain(labels) if landscape else grain(labels)
     regime = ("plain" if texture is None else "crisp" if texture < SPECKLED_GRAIN
               else "speckled")
     if regime != "crisp":
         sampled = labels  # the probability field is estimated from every pixel
-        headline = box_counting(probability_field(labels) >= 0.5)
+        headline = box_counting(field_boundary(labels))
     else:
         headline = raw if sampled is labels else box_counting(sampled)
     grey = displayed(labels, display)  # (side, side) uint8
@@ -431,7 +491,8 @@ def score(labels: np.ndarray, *, display: int = DISPLAY, landscape: bool = False
     side = min(grey.shape)
     return Score(
         headline.dimension, headline.r2, headline.box_sizes, regime, texture or 0.0,
-        min(labels.shape), min(sampled.shape), side, raw.dimension, raw.r2, raw.box_sizes,
+        min(labels.shape), min(sampled.shape), ESTIMATOR, side, raw.dimension, raw.r2,
+        raw.box_sizes,
         white, float(boundary(grey >= 128).mean()),
         float(np.mean((grey > GREY) & (grey < 255 - GREY))), grey_entropy(grey),
         compression(grey), lacunarity(grey, max(1, side // LACUNARITY_BOX)), speckle(grey),

@@ -48,7 +48,7 @@ from generator.files import (
     write_files,
 )
 from generator.render import cached_render, describe, downsample, intact, render_image
-from generator.score import FEATURES, MIN_SIDE, load_labels, measured, score
+from generator.score import ESTIMATOR, FEATURES, MIN_SIDE, load_labels, measured, score
 from generator.spec import (
     DEFAULT_TITLE,
     MAX_RESOLUTION,
@@ -287,8 +287,9 @@ def gather(specs: list[ArtworkSpec], out: Path, *, device: str, backend: str = "
                        "wv": spec.canonical()["wv"]}
         score_file = out / artwork_files(spec.id)["score"]
         cached = None if how != "cached" else _read_json(score_file)
-        # re-scored when from 0.1, or from before issue 24's estimator (no "sampling")
-        if cached is None or not all(key in cached for key in (*FEATURES, "sampling")):
+        # re-scored when from another estimator than today's, or lacking a score (as 0.1's)
+        if (cached is None or cached.get("estimator") != ESTIMATOR
+                or not all(key in cached for key in FEATURES)):
             cached = score(_labels(png, meta), landscape=True).as_dict()
             write_files({score_file: json_text(cached).encode()}, root=out)
         sides = _variants(out, spec.id, png, meta["size"])

@@ -17,6 +17,7 @@ from generator.catalog import (
     open_catalog,
 )
 from generator.cli import main
+from generator.score import ESTIMATOR
 from generator.spec import ArtworkSpec
 
 
@@ -55,7 +56,7 @@ def test_catalog_is_marked_as_ours(tmp_path):
     open_catalog(path, preview=64).close()
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
     conn.close()
 
 
@@ -78,9 +79,11 @@ def test_a_version_1_catalog_reads_as_it_is_and_upgrades_when_swept(tmp_path):
         assert [r.spec.seed for r in cat.records()] == [3, 1, 2, 9]
 
 
-def test_a_version_3_catalog_is_rescored_from_its_previews_when_swept(tmp_path):
-    """Schema 4: each stored preview image is scored again by the present estimator (no
-    rendering), its headline replaced and the rest kept; readers see it unchanged before."""
+@pytest.mark.parametrize("version", [3, 4])
+def test_an_older_catalog_is_rescored_from_its_previews_when_swept(tmp_path, version):
+    """Schemas 4 and 5: each stored preview image is scored again by the present estimator
+    (no rendering), its headline replaced and the rest kept; readers see it unchanged
+    before."""
     import io
 
     from PIL import Image
@@ -99,7 +102,7 @@ def test_a_version_3_catalog_is_rescored_from_its_previews_when_swept(tmp_path):
         cat.add(record(5, scores=old, image=png.getvalue()))
         cat.add(record(6, scores=old))  # no image (as in schema 1): kept as it is
     conn = sqlite3.connect(path)
-    conn.execute("PRAGMA user_version = 3")
+    conn.execute(f"PRAGMA user_version = {version}")
     conn.commit()
     conn.close()
     with open_catalog(path, readonly=True) as cat:
@@ -109,6 +112,7 @@ def test_a_version_3_catalog_is_rescored_from_its_previews_when_swept(tmp_path):
     fresh = score(speckled, display=128)
     assert rescored.scores["fractal_dimension"] == fresh.fractal_dimension != 1.77
     assert rescored.scores["regime"] == "speckled" and rescored.scores["resolution"] == 128
+    assert rescored.scores["estimator"] == ESTIMATOR
     assert rescored.scores["grey_entropy"] == 4.5 and kept.scores == old
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT fractal_dimension FROM artworks WHERE seed = '5'").fetchone()[

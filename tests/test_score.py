@@ -31,13 +31,18 @@ from generator.score import (
     SPECKLED_GRAIN,
     ScoreError,
     _pattern_entropy,
+    block_codes,
     box_counting,
     box_counts,
     box_sizes,
     compression,
+    field_boundary,
     grain,
     grey_entropy,
     lacunarity,
+    landscape_grain,
+    offset_grids,
+    probability_field,
     regrid,
     score,
     solid_black,
@@ -280,8 +285,9 @@ def test_one_pixel_and_the_smallest_image():
     result = score(dot)
     assert result.display_size == 16 and np.isfinite(list(
         v for v in result.as_dict().values() if isinstance(v, float))).all()
-    small = score(round_disk(40))  # boxes 2 to 8 px
-    assert small.box_sizes == (2, 8) and 0.5 < small.fractal_dimension < 1.5
+    small = score(round_disk(40))  # plain: its field's edge, traced on 512², boxes 2-32
+    assert small.regime == "plain" and small.box_sizes == (2, 32)
+    assert 0.5 < small.fractal_dimension < 1.5 and small.raw_box_sizes == (2, 8)
     with pytest.raises(ScoreError, match="at least 16"):
         score(np.zeros((10, 10), bool))
 
@@ -398,3 +404,39 @@ def test_regrid_takes_the_nearest_pixel_of_each_grid_point():
     columns = np.rint(np.arange(384) * 1499 / 383).astype(int)
     np.testing.assert_array_equal(grid, labels[np.ix_(rows, columns)])
     np.testing.assert_array_equal(regrid(labels[:200, :300], 256), labels[:200, :300])
+
+
+def test_block_codes_match_each_block_read_pixel_by_pixel():
+    labels = np.random.default_rng(8).random((37, 53)) < 0.4
+    codes = block_codes(labels).reshape(35, 51)
+    bits = 1 << np.arange(9)
+    for r, c in [(0, 0), (34, 50), (17, 3), (5, 44)]:
+        assert codes[r, c] == labels[r:r + 3, c:c + 3].ravel() @ bits
+    assert block_codes(labels[:2]).size == 0
+
+
+def test_a_large_landscape_takes_the_mean_grain_of_its_offset_grids():
+    """A 1024² render holds 16 samplings on the 256² grid; its regime rests on all of them,
+    not on one (a render whose single sampling fell on the other side of the threshold
+    scored 1.264 crisp at one size and 0.998 speckled at the other)."""
+    labels = _speckled(_landscape(1024), np.random.default_rng(6))
+    grids = offset_grids(labels, 256)
+    assert len(grids) == 16 and all(grid.shape == (256, 256) for grid in grids)
+    np.testing.assert_array_equal(grids[0], labels[::4, ::4])
+    np.testing.assert_array_equal(grids[-1], labels[3::4, 3::4])
+    assert landscape_grain(labels) == pytest.approx(np.mean([grain(g) for g in grids]))
+    small = labels[:300, :450]
+    [grid] = offset_grids(small, 256)
+    np.testing.assert_array_equal(grid, regrid(small, 256))
+    wide = offset_grids(np.zeros((600, 1300), bool), 256)
+    assert len(wide) == 4 and {grid.shape for grid in wide} == {(256, 555)}
+    assert landscape_grain(np.zeros((1024, 1024), bool)) is None
+
+
+def test_the_field_boundary_is_the_field_at_one_half_on_a_finer_grid():
+    labels = _speckled(_landscape(256), np.random.default_rng(2))
+    field, trace = probability_field(labels), field_boundary(labels)
+    assert field.shape == (128, 128) and trace.shape == (512, 512)
+    coarse = trace[1::4, 1::4]  # the fine points nearest the coarse grid's own
+    assert np.mean(coarse == (field >= 0.5)) > 0.99
+    assert field_boundary(labels[:, :128]).shape == (1024, 512)  # 512 along the shorter side

@@ -374,6 +374,9 @@ def test_scores_cached_by_an_older_attnart_are_measured_again(tmp_path):
     path.write_text(json.dumps(old))
     result = build_tiny(tmp_path, [spec])
     assert result.rendered == [] and json.loads(path.read_text()) == fresh
+    path.write_text(json.dumps(fresh | {"estimator": 1, "fractal_dimension": 1.9}))
+    result = build_tiny(tmp_path, [spec])  # scored by an earlier estimator
+    assert result.rendered == [] and json.loads(path.read_text()) == fresh
     page = (tmp_path / "site" / "artworks" / f"{spec.id}.html").read_text()
     assert "<dt>grey-level entropy</dt>" in page
 
