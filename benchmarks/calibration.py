@@ -98,6 +98,7 @@ def pools(path: Path):
         records = []
         for i, row in enumerate(r for r in rows if r["catalog"] == name):
             scores = {f: float(row[f]) for f in FEATURES if row[f] != ""}
+            scores["resolution"] = int(row["preview"])  # what D's weight is scaled by
             # noise, about 0.33 from any other: no near-duplicates
             thumbnail = np.random.default_rng(i).integers(0, 256, THUMBNAIL**2, np.uint8)
             records.append(Record(ArtworkSpec(seed=int(row["seed"])), [], [], scores,

@@ -1,7 +1,7 @@
 """`select --learn` against `select --like` on the stored pools: where the paper's fifth ranks.
 
 For each pool of benchmarks/data/calibration-pools.csv (the paper's five among 300 random
-seeds; scores as stored there, by the estimator before issue 24) and each of the five left
+seeds; scores as stored there, by the present estimator) and each of the five left
 out in turn: the other four are liked and 20 random seeds of the pool (a fixed generator)
 disliked; the left-out one is ranked among the pool's other random seeds (280) by the learned
 taste (`curate.learn_taste`, as `select --learn` ranks) and by likeness to the four (as

@@ -3,7 +3,8 @@
 "Before" is generator/score.py as committed before the change (loaded from git: --before,
 1885210 by default), "after" the working tree's. Both score the same images: a 1500²
 per-point-like landscape (a gallery render's size), a 256² one (a sweep's preview) and a
-1500² gasket (crisp); each the best of --repeat runs.
+1500² gasket (crisp), at the default display size; then the 256² one as a sweep scores it
+(display halved, as a render); each the best of --repeat runs.
 
     .venv/bin/python benchmarks/score_speed.py
 """
@@ -65,6 +66,13 @@ def main() -> None:
     for name, image in images.items():
         old, new = (best(module.score, image, args.repeat) for module in (before, after))
         print(f"{name}: before {old:.3f} s, after {new:.3f} s, after/before {new / old:.2f}")
+    # as a sweep scores its preview (curate.measure): the display halved, and a render
+    preview = landscape(256)
+    old = best(lambda image: before.score(image, display=128), preview, args.repeat)
+    new = best(lambda image: after.score(image, display=128, landscape=True), preview,
+               args.repeat)
+    print(f"256² preview as a sweep scores it: before {old * 1000:.1f} ms, after "
+          f"{new * 1000:.1f} ms, after/before {new / old:.2f}")
 
 
 if __name__ == "__main__":

@@ -15,8 +15,9 @@ Schema versions: 1 (attnart 0.1's first sweeps) lacks the `image` column; 2 lack
 change the pixels. An older catalog is read as it is, and upgraded in place, in one
 transaction, when a sweep opens it for writing: ids are recomputed from the stored specs, and
 of two rows that now share an id the older is kept. Version 3 holds fractal dimensions of the
-estimator before issue 24 (a 50 % threshold of the halved preview); version 4 re-scores them
-from each stored preview image, whose side `resolution` then gives.
+estimator before issue 24 (a 50 % threshold of the halved preview), version 4 those of its
+first estimator; version 5 re-scores them by the present one (`score.ESTIMATOR`) from each
+stored preview image, whose side `resolution` then gives.
 """
 
 from __future__ import annotations

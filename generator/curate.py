@@ -6,7 +6,8 @@ leaves out images that are mostly one colour and near-duplicates, and ranks the 
 three orders: by default *intricacy*, the weighted mean of each artwork's percentile ranks in
 the catalog of INTRICACY's scores, calibrated on the only human curation of this art we know
 (the worst of the paper's five published seeds ranks in the top quarter of 300 random ones in
-21 of 22 pools, about the top fifth; README and `benchmarks/calibration.py` give the figures);
+22 of 22 pools, at a mean 17.1 % of the pool, 11.9 % at the sweep's 256² previews;
+docs/scores.md and `benchmarks/calibration.py` give the figures);
 by closeness of the fractal dimension to a target (Spehar et al. 2003 found D ≈ 1.3-1.5
 preferred on average, Spehar et al. 2016 found preference types, so one target is too blunt
 for a default); or by likeness to favourites (distance to the nearest one in the standardised
@@ -16,7 +17,8 @@ A preview of an `init = "shared"` artwork is its full-resolution landscape sampl
 coarsely; a `per-point` one draws a fresh X(0) per grid point, so it is another sample of the
 same convergence probabilities, speckled where they are neither 0 nor 1. The fractal
 dimension is defined on what the picture is, not its pixel count (`generator.score`): per-point
-previews at 256² score within 0.067 of the same seeds at 1024² (60 seeds, median 0.003). The
+previews at 256² score within 0.08 of the same seeds at 1024² for 99 of 100 seeds (median
+0.002). The
 tone and texture scores are measured on the preview halved, as the 512 px view of a 1500 px
 render averages the speckle; the intricacy calibration below was made on them.
 """
@@ -543,14 +545,20 @@ def sweep(specs: Iterable[ArtworkSpec], catalog: Path, *, preview_size: int,
 # The default order, "intricacy": the weighted mean of an artwork's percentile ranks in the
 # catalog (so any preview size and pool calibrates itself) of these scores, each counted up
 # (weight > 0) or down (< 0): rich grey levels, solid dark areas, fine grain, yet compressible
-# (the grain laid out in bands and fields, not noise everywhere), and a little boundary
-# complexity. See the module docstring for the calibration on the paper's five published
-# artworks; the fractal dimension's weight was fitted on fresh pools once its estimator no
-# longer depended on the pixel count (`benchmarks/calibration_d.py`, 8 pools of 300 at 256²:
-# mean worst rank of the five 22.1 % without it, 18.5 % at 0.25, 19.6 % at 0.5; on held-out
-# halves 3.8 points better than none; at 64² it neither helps nor harms, 22.7 % against 23.0 %).
+# (the grain laid out in bands and fields, not noise everywhere), and boundary complexity. See
+# the module docstring for the calibration on the paper's five published artworks. The fractal
+# dimension's weight was fitted for score.ESTIMATOR 2 on the 22 pools of 300 swept afresh (the
+# README's study). At 256², where D is measured on the landscape grid (LANDSCAPE_GRID: any
+# render of the spec, at any size, repeats it), the mean worst rank of the five over 10 pools
+# is 14.9 % of the pool at weight 0.25 and 11.9 % at 1 (cross-validated on halves of the
+# pools, 3.3 points better than 0.25). On smaller previews, where D is measured on a coarser
+# grid (32-224 px displays, fields smoothed by σ = 2-7 px), more weight harms: over their 12
+# pools the mean worst rank is 21.4 % at 0.25 and 27.5 % at 1 (at 224², 21.0 % and 37.0 %).
+# So D's weight counts in full on previews of the landscape grid's side and up, and
+# COARSE_DIMENSION of it below.
 INTRICACY = (("grey_entropy", 2.0), ("compression", -1.5), ("speckle", 0.5), ("solid_black", 1.0),
-             ("fractal_dimension", 0.25))
+             ("fractal_dimension", 1.0))
+COARSE_DIMENSION = 0.25
 
 
 @dataclass(frozen=True)
@@ -593,7 +601,8 @@ class Criteria:
             order = f"closest to {like} favourite(s) in the standardised scores, closest first"
         elif self.target is None:
             order = ("most intricate first (weighted catalog percentiles of "
-                     + ", ".join(f"{weight:+g} {name}" for name, weight in INTRICACY) + ")")
+                     + ", ".join(f"{weight:+g} {name}" for name, weight in INTRICACY)
+                     + f"; D's weight x{COARSE_DIMENSION:g} on previews below 256²)")
         else:
             order = f"fractal dimension within {self.target} ± {self.band}, closest first"
         return (f"{order}; white {self.min_white:.0%}-{self.max_white:.0%}; thumbnails at "
@@ -643,12 +652,24 @@ def intricacy_of(scores: list[dict], order=None) -> np.ndarray:
     values = np.array([[np.sign(weight) * float(s.get(name, np.nan))
                         for name, weight in order] for s in scores],
                       dtype=np.float64).reshape(len(scores), len(order))
-    ranks = _percentile_mean(values, np.abs([weight for _, weight in order]))
+    share = dimension_share(scores)
+    ranks = _percentile_mean(values, np.abs([weight * (share if name == "fractal_dimension"
+                                                       else 1.0) for name, weight in order]))
     alone = np.isnan(ranks)
     if alone.any():
         dimension = [[float(s.get("fractal_dimension", np.nan))] for s in scores]
         ranks[alone] = _percentile_mean(np.array(dimension))[alone]
     return ranks
+
+
+def dimension_share(scores: list[dict]) -> float:
+    """The share of its INTRICACY weight the fractal dimension carries: 1 when the previews
+    (their median side) are at least the landscape grid's side, else COARSE_DIMENSION; 1 for
+    scores without a size."""
+    from generator.score import LANDSCAPE_GRID
+
+    sides = [s["resolution"] for s in scores if "resolution" in s]
+    return 1.0 if not sides or np.median(sides) >= LANDSCAPE_GRID else COARSE_DIMENSION
 
 
 def _percentile_mean(values: np.ndarray, weights=None) -> np.ndarray:
@@ -689,7 +710,7 @@ def learn_taste(records: list[Record], liked: set[str], disliked: set[str], *,
     (0) by Newton's method with an L2 `penalty` on the weights (a few judgements cannot pin
     ten weights down alone: on the stored pools, `benchmarks/learn_taste.py`, the left-out
     fifth of the paper's five ranked at a median 29 % of the pool with penalty 0.1, 19 % with
-    1, 17 % with 10); NaN for records lacking a score."""
+    1, 17 % with 10, by issue 24's first estimator); NaN for records lacking a score."""
     from generator.score import FEATURES
 
     values = _values(records, FEATURES)  # (R, F)

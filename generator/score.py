@@ -45,8 +45,8 @@ decided from the image and reported as `regime`, with the measured `grain`:
   at 256² and 1024² differed by up to 0.13; at side/32 by up to 0.07. The level set is counted
   on the finer grid because a small island of the field covers a few boxes of the coarse one,
   and one box more or less moved D by up to 0.1 between a 256² and a 1024² render; counted at
-  512 points a side, the spread of D between the 16 samplings of a 1024² render on a 256² grid
-  fell from a median 0.007 to 0.002 (100 seeds).
+  256 points a side, the spread of D between the 16 samplings of a 1024² render on a 256² grid
+  fell from a median 0.007 to 0.0035 (100 seeds; at 512, 0.0024, for four times the count).
 
 The `grain` is how random the image's 3×3 pixel blocks are: the entropy of the patterns of the
 blocks holding both colours, given their count of white pixels, over the same for as many
@@ -78,7 +78,7 @@ hang on one sampling of a chaotic band. Over 100 seeds at 256² and 1024² the g
 0.004 in shared mode, all within 0.04, every seed in the same regime at both sizes (with the
 grain of one tiling of one grid, one seed of 60 had grain 0.85 at 256² and 0.90 at 1024² and
 scored 1.264 crisp against 0.998 speckled); per-point a median 0.002, 98 % within 0.04, 99 %
-within 0.08, at most 0.135: that seed's field peaks at 0.51-0.52, so its level set at 1/2 is a
+within 0.08, at most 0.088: that seed's field peaks at 0.51-0.52, so its level set at 1/2 is a
 few specks whose shape follows the draws. The speckled regime's probability field is estimated
 from all the pixels. A drawing is measured at its own resolution: sampling a 1-px line drawing
 at 256 points a side would break its lines. `sampling` reports the side of the grid the
@@ -140,7 +140,7 @@ MIN_BLOCKS = 450  # 3×3 blocks of both colours needed to measure the grain (as 
 GRAIN_OFFSETS = 4  # a landscape's grain is the mean over up to 4² offset grids
 FIELD_GRID = 128  # a speckled image's probability field is estimated on at most this grid
 FIELD_SIGMA = 32  # ... smoothed by a Gaussian of sigma = side / FIELD_SIGMA
-FIELD_TRACE = 512  # ... and its level set counted on this grid, interpolated
+FIELD_TRACE = 256  # ... and its level set counted on this grid, interpolated
 LANDSCAPE_GRID = 256  # a landscape's crisp boundary is counted on this grid of its window
 # The headline's method, bumped when it changes: stored scores of another are re-scored
 # (1: issue 24's; 2: the grain of every 3×3 block, and of all offset grids of a landscape,
@@ -166,9 +166,11 @@ def box_sizes(side: int) -> np.ndarray:
     return np.unique(np.round(2.0 ** (steps / 4)).astype(int))
 
 
-def _integral(image: np.ndarray, dtype=np.int64) -> np.ndarray:
-    """Summed-area table with a zero first row and column: (H+1, W+1) of `dtype`."""
-    return np.pad(integral_image(image.astype(dtype, copy=False)), ((1, 0), (1, 0)))
+def _integral(image: np.ndarray, dtype=np.int32) -> np.ndarray:
+    """Summed-area table with a zero first row and column: (H+1, W+1) of `dtype` (int32
+    holds the count of any image up to MAX_PIXELS, at half the memory traffic of int64)."""
+    return np.pad(integral_image(image.astype(dtype, copy=False), dtype=dtype),
+                  ((1, 0), (1, 0)))
 
 
 def _window_sums(values: np.ndarray, box: int) -> np.ndarray:
@@ -197,10 +199,10 @@ def box_counts(labels: np.ndarray, sizes) -> np.ndarray:
         # ends (exclusive) and one pixel before each box, grids laid end to end per axis
         y1, y0, ys = _grids(offsets(top), height, s)
         x1, x0, xs = _grids(offsets(left), width, s)
-        white = (table[np.ix_(y1, x1)] - table[np.ix_(y0, x1)]
-                 - table[np.ix_(y1, x0)] + table[np.ix_(y0, x0)])  # (boxes_y, boxes_x)
+        rows = table[y1] - table[y0]  # each box row's column sums, cumulated: (boxes_y, W+1)
+        white = rows[:, x1] - rows[:, x0]  # (boxes_y, boxes_x)
         area = (y1 - y0)[:, None] * (x1 - x0)[None, :]
-        crossed = ((white > 0) & (white < area)).astype(np.int64)
+        crossed = ((white > 0) & (white < area)).astype(np.int32)
         per_grid = np.add.reduceat(np.add.reduceat(crossed, ys, axis=0), xs, axis=1)
         counts.append(int(per_grid.min()))
     return np.array(counts)

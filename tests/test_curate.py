@@ -15,6 +15,7 @@ from generator import rng
 from generator.catalog import THUMBNAIL, CatalogError, open_catalog
 from generator.cli import main
 from generator.curate import (
+    COARSE_DIMENSION,
     INTRICACY,
     Criteria,
     intricacy,
@@ -190,14 +191,19 @@ def _scored(seed, rng, **fixed):
     return record(seed, scores={f: float(rng.random()) for f in FEATURES} | fixed)
 
 
+def _intricacy_by_counting(records, dimension_share=1.0):
+    """The percentile of each value among its column, by counting, then weighted."""
+    values = np.array([[np.sign(w) * r.scores[f] for f, w in INTRICACY] for r in records])
+    weights = np.abs([w * (dimension_share if f == "fractal_dimension" else 1)
+                      for f, w in INTRICACY])
+    return np.array([[np.mean(values[:, j] <= values[i, j]) for j in range(len(INTRICACY))]
+                     for i in range(len(records))]) @ weights / weights.sum()
+
+
 def test_default_order_is_mean_catalog_percentile_of_the_intricacy_scores():
     rng = np.random.default_rng(12)
     records = [_scored(s, rng, white_fraction=0.5) for s in range(40)]
-    values = np.array([[np.sign(w) * r.scores[f] for f, w in INTRICACY] for r in records])
-    weights = np.abs([w for _, w in INTRICACY])
-    # reference: the percentile of each value among its column, by counting, then weighted
-    reference = np.array([[np.mean(values[:, j] <= values[i, j]) for j in range(len(INTRICACY))]
-                          for i in range(len(records))]) @ weights / weights.sum()
+    reference = _intricacy_by_counting(records)
     assert np.allclose(intricacy(records), reference)
     picks = select(records, Criteria(top=40, distinct=0)).picks
     # Equal means tie whatever the order of their sums, and ties go to the smaller seed.
@@ -207,6 +213,19 @@ def test_default_order_is_mean_catalog_percentile_of_the_intricacy_scores():
     assert select([*records, best], Criteria(top=1)).picks == [best]
     old = record(98, 0.0, scores={"boundary_fraction": 0.1})  # version 1: D, no other
     assert select([*records, old], Criteria(top=41, distinct=0)).picks[-1] == old
+
+
+def test_the_dimension_counts_in_full_on_previews_of_the_landscape_grid():
+    """On previews smaller than 256², D is measured on a coarser grid than any gallery
+    render's and carries COARSE_DIMENSION of its weight."""
+    rng = np.random.default_rng(13)
+    records = [_scored(s, rng, white_fraction=0.5) for s in range(40)]
+    for side, share in ((64, COARSE_DIMENSION), (255, COARSE_DIMENSION), (256, 1.0),
+                        (1024, 1.0)):
+        sized = [record(r.spec.seed, scores=r.scores | {"resolution": side}) for r in records]
+        assert np.allclose(intricacy(sized), _intricacy_by_counting(records, share))
+    assert not np.allclose(_intricacy_by_counting(records, COARSE_DIMENSION),
+                           _intricacy_by_counting(records))
 
 
 def test_likeness_is_distance_to_the_nearest_favourite_in_standard_units():

@@ -285,8 +285,8 @@ def test_one_pixel_and_the_smallest_image():
     result = score(dot)
     assert result.display_size == 16 and np.isfinite(list(
         v for v in result.as_dict().values() if isinstance(v, float))).all()
-    small = score(round_disk(40))  # plain: its field's edge, traced on 512², boxes 2-32
-    assert small.regime == "plain" and small.box_sizes == (2, 32)
+    small = score(round_disk(40))  # plain: its field's edge, traced on 256², boxes 2-16
+    assert small.regime == "plain" and small.box_sizes == (2, 16)
     assert 0.5 < small.fractal_dimension < 1.5 and small.raw_box_sizes == (2, 8)
     with pytest.raises(ScoreError, match="at least 16"):
         score(np.zeros((10, 10), bool))
@@ -436,7 +436,7 @@ def test_a_large_landscape_takes_the_mean_grain_of_its_offset_grids():
 def test_the_field_boundary_is_the_field_at_one_half_on_a_finer_grid():
     labels = _speckled(_landscape(256), np.random.default_rng(2))
     field, trace = probability_field(labels), field_boundary(labels)
-    assert field.shape == (128, 128) and trace.shape == (512, 512)
-    coarse = trace[1::4, 1::4]  # the fine points nearest the coarse grid's own
+    assert field.shape == (128, 128) and trace.shape == (256, 256)
+    coarse = trace[::2, ::2]  # the fine points nearest the coarse grid's own
     assert np.mean(coarse == (field >= 0.5)) > 0.99
-    assert field_boundary(labels[:, :128]).shape == (1024, 512)  # 512 along the shorter side
+    assert field_boundary(labels[:, :128]).shape == (512, 256)  # 256 along the shorter side
