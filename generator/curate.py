@@ -600,9 +600,12 @@ class Criteria:
         if like:
             order = f"closest to {like} favourite(s) in the standardised scores, closest first"
         elif self.target is None:
+            from generator.score import LANDSCAPE_GRID
+
             order = ("most intricate first (weighted catalog percentiles of "
                      + ", ".join(f"{weight:+g} {name}" for name, weight in INTRICACY)
-                     + f"; D's weight x{COARSE_DIMENSION:g} on previews below 256²)")
+                     + f"; D's weight x{COARSE_DIMENSION:g} on previews below "
+                       f"{LANDSCAPE_GRID}²)")
         else:
             order = f"fractal dimension within {self.target} ± {self.band}, closest first"
         return (f"{order}; white {self.min_white:.0%}-{self.max_white:.0%}; thumbnails at "

@@ -166,9 +166,12 @@ def box_sizes(side: int) -> np.ndarray:
     return np.unique(np.round(2.0 ** (steps / 4)).astype(int))
 
 
-def _integral(image: np.ndarray, dtype=np.int32) -> np.ndarray:
-    """Summed-area table with a zero first row and column: (H+1, W+1) of `dtype` (int32
-    holds the count of any image up to MAX_PIXELS, at half the memory traffic of int64)."""
+def _integral(image: np.ndarray, dtype=None) -> np.ndarray:
+    """Summed-area table with a zero first row and column: (H+1, W+1) of `dtype`; by
+    default of counts, int32 where it holds the image's (at half the memory traffic of int64),
+    else int64."""
+    if dtype is None:
+        dtype = np.int32 if image.size < 2**31 else np.int64
     return np.pad(integral_image(image.astype(dtype, copy=False), dtype=dtype),
                   ((1, 0), (1, 0)))
 
@@ -202,7 +205,7 @@ def box_counts(labels: np.ndarray, sizes) -> np.ndarray:
         rows = table[y1] - table[y0]  # each box row's column sums, cumulated: (boxes_y, W+1)
         white = rows[:, x1] - rows[:, x0]  # (boxes_y, boxes_x)
         area = (y1 - y0)[:, None] * (x1 - x0)[None, :]
-        crossed = ((white > 0) & (white < area)).astype(np.int32)
+        crossed = ((white > 0) & (white < area)).astype(table.dtype)
         per_grid = np.add.reduceat(np.add.reduceat(crossed, ys, axis=0), xs, axis=1)
         counts.append(int(per_grid.min()))
     return np.array(counts)
@@ -307,8 +310,8 @@ def grain(labels: np.ndarray) -> float | None:
     draw = np.random.default_rng(0)
     independent = np.concatenate([draw.multinomial(n, np.full(c, 1 / c))
                                   for n, c in zip(counts, _CHOICES) if n])
-    return float(min(1.0, _pattern_entropy(codes, white)
-                     / (_entropy(independent) - _entropy(counts))))
+    return float(min(1.0, _pattern_entropy(np.bincount(codes), counts)
+                     / _pattern_entropy(independent, counts)))
 
 
 def block_codes(labels: np.ndarray) -> np.ndarray:
@@ -347,10 +350,11 @@ _WHITE = np.array([bin(code).count("1") for code in range(512)], np.uint8)  # of
 _CHOICES = [math.comb(9, k) for k in range(10)]  # patterns with k white pixels
 
 
-def _pattern_entropy(codes: np.ndarray, white: np.ndarray) -> float:
-    """H(pattern | white count) of 3×3 blocks' 9-bit codes, in bits: H(pattern) - H(count),
-    as the count is a function of the pattern."""
-    return _entropy(np.bincount(codes)) - _entropy(np.bincount(white))
+def _pattern_entropy(patterns: np.ndarray, whites: np.ndarray) -> float:
+    """H(pattern | white count) of 3×3 blocks, in bits, from the counts of their patterns and
+    of their white counts: H(pattern) - H(count), as the count is a function of the
+    pattern."""
+    return _entropy(patterns) - _entropy(whites)
 
 
 def _entropy(counts: np.ndarray) -> float:
