@@ -8,7 +8,7 @@ distribution of |D(256²) - D(1024²)| of `fractal_dimension` as attnart scores 
 each size was scored in, and the same counted at each render's own resolution (as a
 drawing) for comparison.
 
-    .venv/bin/python benchmarks/score_sizes.py --seeds 100 --cache /tmp/renders
+    .venv/bin/python benchmarks/score_sizes.py --seeds 150 --cache /tmp/renders
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def labels(seed: int, init: str, size: int, cache: Path) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=100)
+    parser.add_argument("--seeds", type=int, default=150)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/score-sizes"))
     parser.add_argument("--render-only", action="store_true")
     args = parser.parse_args()
@@ -54,7 +54,7 @@ def main() -> None:
                     continue
                 scores = [score(image, landscape=landscape) for image in images]
                 rows.append((seed, *[s.fractal_dimension for s in scores],
-                             *[s.regime for s in scores]))
+                             *[s.regime for s in scores], scores[0].white_fraction))
             if args.render_only:
                 continue
             gaps = np.array([abs(r[1] - r[2]) for r in rows])
@@ -62,11 +62,15 @@ def main() -> None:
             print(f"{init}, {'as a render' if landscape else 'each at its own resolution'}: "
                   f"{len(rows)} seeds, |D(256²) - D(1024²)| median {np.median(gaps):.3f}, "
                   f"90th percentile {np.quantile(gaps, 0.9):.3f}, largest {gaps.max():.3f}; "
-                  + ", ".join(f"{np.mean(gaps <= t):.0%} within {t}"
+                  + ", ".join(f"{np.sum(gaps <= t)} ({np.mean(gaps <= t):.0%}) within {t}"
                               for t in (0.02, 0.04, 0.08))
                   + f"; same regime at both sizes: {same.mean():.0%}")
+            shaped = np.array([0.15 <= r[5] <= 0.85 for r in rows])  # what select considers
+            print(f"   {shaped.sum()} seeds at 15-85 % white: largest {gaps[shaped].max():.3f}, "
+                  f"{np.sum(gaps[shaped] <= 0.04)} within 0.04")
             for row in sorted(rows, key=lambda r: -abs(r[1] - r[2]))[:3]:
-                print(f"   seed {row[0]}: {row[1]:.3f} ({row[3]}) vs {row[2]:.3f} ({row[4]})")
+                print(f"   seed {row[0]}: {row[1]:.3f} ({row[3]}) vs {row[2]:.3f} ({row[4]}), "
+                      f"{row[5]:.1%} white")
 
 
 if __name__ == "__main__":

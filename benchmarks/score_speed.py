@@ -4,7 +4,8 @@
 1885210 by default), "after" the working tree's. Both score the same images: a 1500²
 per-point-like landscape (a gallery render's size), a 256² one (a sweep's preview) and a
 1500² gasket (crisp), at the default display size; then the 256² one as a sweep scores it
-(display halved, as a render); each the best of --repeat runs.
+(display halved, as a render, ten times --repeat runs); each the best of --repeat runs, before
+and after taking turns.
 
     .venv/bin/python benchmarks/score_speed.py
 """
@@ -43,13 +44,16 @@ def landscape(side: int) -> np.ndarray:
     return np.random.default_rng(1).random((side, side)) < probability
 
 
-def best(function, image, repeat: int) -> float:
-    times = []
+def best(functions, image, repeat: int) -> list[float]:
+    """Each function's least time on `image` over `repeat` rounds, the functions taking
+    turns within a round, so that a busy spell of the machine falls on both."""
+    times = [[] for _ in functions]
     for _ in range(repeat):
-        start = time.perf_counter()
-        function(image)
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for function, kept in zip(functions, times):
+            start = time.perf_counter()
+            function(image)
+            kept.append(time.perf_counter() - start)
+    return [min(kept) for kept in times]
 
 
 def main() -> None:
@@ -64,13 +68,13 @@ def main() -> None:
     images = {"1500² per-point": landscape(1500), "256² preview": landscape(256),
               "1500² gasket": sierpinski_triangle(1500, depth=8)}
     for name, image in images.items():
-        old, new = (best(module.score, image, args.repeat) for module in (before, after))
+        old, new = best([before.score, after.score], image, args.repeat)
         print(f"{name}: before {old:.3f} s, after {new:.3f} s, after/before {new / old:.2f}")
     # as a sweep scores its preview (curate.measure): the display halved, and a render
     preview = landscape(256)
-    old = best(lambda image: before.score(image, display=128), preview, args.repeat)
-    new = best(lambda image: after.score(image, display=128, landscape=True), preview,
-               args.repeat)
+    old, new = best([lambda image: before.score(image, display=128),
+                     lambda image: after.score(image, display=128, landscape=True)],
+                    preview, 10 * args.repeat)
     print(f"256² preview as a sweep scores it: before {old * 1000:.1f} ms, after "
           f"{new * 1000:.1f} ms, after/before {new / old:.2f}")
 

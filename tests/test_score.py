@@ -152,6 +152,10 @@ def test_box_counts_match_plain_loops_on_random_images():
         labels[:, : shape[1] // 5] = False  # starting away from the first row and column
         sizes = box_sizes(min(shape))
         assert box_counts(labels, sizes).tolist() == _box_counts_reference(labels, sizes)
+    corner = np.zeros((23, 17), bool)  # the boundary only at the far edges: boxes past them
+    corner[-1, -1] = True
+    sizes = box_sizes(17)
+    assert box_counts(corner, sizes).tolist() == _box_counts_reference(corner, sizes)
 
 
 def test_box_sizes_span_two_pixels_to_a_sixteenth_of_the_side():
