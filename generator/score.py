@@ -80,10 +80,10 @@ grain of one tiling of one grid, one seed of 60 had grain 0.85 at 256² and 0.90
 scored 1.264 crisp against 0.998 speckled); per-point a median 0.002, 148 within 0.04, 149
 within 0.08, at most 0.088. The seeds beyond 0.04 are near-blank (under 5 % or over 98 %
 white): a few specks or small islands whose shape follows the draws (the worst seed's field
-peaks at 0.51-0.52, so its level set at 1/2 is a few specks). The speckled regime's probability field is estimated
-from all the pixels. A drawing is measured at its own resolution: sampling a 1-px line drawing
-at 256 points a side would break its lines. `sampling` reports the side of the grid the
-headline was measured on.
+peaks at 0.51-0.52, so its level set at 1/2 is a few specks). The speckled regime's
+probability field is estimated from all the pixels. A drawing is measured at its own
+resolution: sampling a 1-px line drawing at 256 points a side would break its lines.
+`sampling` reports the side of the grid the headline was measured on.
 
 The further numbers, all on the display image's 8-bit grey levels g:
 
