@@ -4,8 +4,8 @@
 1885210 by default), "after" the working tree's. Both score the same images: a 1500²
 per-point-like landscape (a gallery render's size), a 256² one (a sweep's preview) and a
 1500² gasket (crisp), at the default display size; then the 256² one as a sweep scores it
-(display halved, as a render, ten times --repeat runs); each the best of --repeat runs, before
-and after taking turns.
+(display halved, as a render). Each time is the best of --repeat runs (the sweep's preview:
+ten times as many), before and after taking turns.
 
     .venv/bin/python benchmarks/score_speed.py
 """

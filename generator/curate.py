@@ -17,8 +17,8 @@ A preview of an `init = "shared"` artwork is its full-resolution landscape sampl
 coarsely; a `per-point` one draws a fresh X(0) per grid point, so it is another sample of the
 same convergence probabilities, speckled where they are neither 0 nor 1. The fractal
 dimension is defined on what the picture is, not its pixel count (`generator.score`): per-point
-previews at 256² score within 0.04 of the same seeds at 1024² for 148 of 150 seeds, every one
-at 15-85 % white among them (median 0.002). The tone and texture scores are measured on the
+previews at 256² score within 0.04 of the same seeds at 1024² for 148 of 150 seeds, and for
+every one of them at 15-85 % white (median 0.002). The tone and texture scores are measured on the
 preview halved, as the 512 px view of a 1500 px render averages the speckle; the intricacy
 calibration below was made on them.
 """

@@ -202,7 +202,8 @@ def box_counts(labels: np.ndarray, sizes) -> np.ndarray:
 
         # every offset's grid at once (one indexing of the table per size, not one per
         # offset pair, which made scoring cost more than a small preview's render): box
-        # ends (exclusive) and one pixel before each box, grids laid end to end per axis
+        # ends (exclusive), the s + 1 pixels before each one the box and the pixel before
+        # it, grids laid end to end per axis
         y1, ys = _grids(offsets(top), height, s, margin)
         x1, xs = _grids(offsets(left), width, s, margin)
         rows = table[y1] - table[y1 - s - 1]  # each box row's column sums, cumulated
@@ -223,9 +224,10 @@ def _grids(offsets, length: int, s: int, margin: int) -> tuple[np.ndarray, np.nd
 
 
 def _first_corner(labels: np.ndarray, axis: int) -> int:
-    """Index along the other axis of the first row (axis 1) or column (axis 0) of `boundary`
-    corners holding one; -1 when there is none. A corner's two pixel rows hold both colours
-    exactly when one of its 2×2 blocks does, so the rows' any and all tell."""
+    """Index of the first row (axis 1) or column (axis 0) of `boundary` holding a corner; -1
+    when none does. Two neighbouring pixel rows hold a 2×2 block of both colours exactly when
+    they are not all of one colour (neighbouring pixels of two colours would lie in one block),
+    which each row's any and all tell."""
     whole, some = labels.all(axis), labels.any(axis)
     plain = whole | ~some
     mixed = ~(plain[:-1] & plain[1:] & (whole[:-1] == whole[1:]))
