@@ -499,15 +499,15 @@ def score(labels: np.ndarray, *, display: int = DISPLAY, landscape: bool = False
     if display < MIN_SIDE:
         raise ScoreError(f"display size must be at least {MIN_SIDE} pixels, got {display}")
     raw = box_counting(labels)
-    sampled = regrid(labels, LANDSCAPE_GRID) if landscape else labels
     texture = landscape_grain(labels) if landscape else grain(labels)
     regime = ("plain" if texture is None else "crisp" if texture < SPECKLED_GRAIN
               else "speckled")
-    if regime != "crisp":
+    if regime == "crisp":
+        sampled = regrid(labels, LANDSCAPE_GRID) if landscape else labels
+        headline = raw if sampled is labels else box_counting(sampled)
+    else:
         sampled = labels  # the probability field is estimated from every pixel
         headline = box_counting(field_boundary(labels))
-    else:
-        headline = raw if sampled is labels else box_counting(sampled)
     grey = displayed(labels, display)  # (side, side) uint8
     white = float(labels.mean())
     side = min(grey.shape)
