@@ -440,7 +440,8 @@ def animate(spec: ArtworkSpec, motion: Motion, output: Path, *, seconds: float, 
     specs = frame_specs(spec, motion, seconds, fps)
     frames = len(specs)
     keys = [] if every_frame or motion.morph is not None else keyframes(specs)
-    if spec.init != "shared" and rendered(keys) > UNGUESSED * frames * spec.resolution**2:
+    guessed = spec.init == "shared"  # keyframes are guessed; per-point points are independent
+    if not guessed and rendered(keys) > UNGUESSED * frames * spec.resolution**2:
         keys = []  # unguessed keyframes would cost about as much as the frames themselves
     colours = shade.rgb(spec.palette) if spec.shade == "speed" else GREYS
     draws = rng.draw(spec)
@@ -469,7 +470,6 @@ def animate(spec: ArtworkSpec, motion: Motion, output: Path, *, seconds: float, 
     # a few step counts, whose ends take the palette's ends, changes with the sample size).
     fields, serving, equaliser = {}, [0] * frames, None
     fit = sorted({0, frames // 2, frames - 1})
-    guessed = spec.init == "shared"
     stride, share = (GUESS_STRIDE, FIT_SHARE) if guessed else (1, 1)
     # what keyframes measure: the speed field to colour or to guess on, else the labels
     speed = spec.shade == "speed" or guessed
@@ -517,7 +517,7 @@ def animate(spec: ArtworkSpec, motion: Motion, output: Path, *, seconds: float, 
                    stride)
         if spec.shade == "binary":
             places[k] = np.where(np.isnan(places[k]), np.nan, places[k] > 0.5).astype(np.float32)
-        if spec.init != "shared":  # its colours (the hole is filled below)
+        if not guessed:  # its colours (the hole is filled below)
             places[k] = colour(np.nan_to_num(places[k])).astype(np.float32)
         rows, columns = skips[k]
         if rows.stop > rows.start:
