@@ -16,8 +16,8 @@ change the pixels. An older catalog is read as it is, and upgraded in place, in 
 transaction, when a sweep opens it for writing: ids are recomputed from the stored specs, and
 of two rows that now share an id the older is kept. Version 3 holds fractal dimensions of the
 estimator before issue 24 (a 50 % threshold of the halved preview), version 4 those of its
-first estimator; version 5 re-scores them by the present one (`score.ESTIMATOR`) from each
-stored preview image, whose side `resolution` then gives.
+first estimator, version 5 those of its second; version 6 re-scores them by the present one
+(`score.ESTIMATOR`) from each stored preview image, whose side `resolution` then gives.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from generator.errors import ArtError
 from generator.spec import ArtworkSpec
 
 APPLICATION_ID = int.from_bytes(b"attn", "big")  # PRAGMA application_id, header offset 68
-SCHEMA_VERSION = 5  # PRAGMA user_version; bump with a migration in _MIGRATIONS
+SCHEMA_VERSION = 6  # PRAGMA user_version; bump with a migration in _MIGRATIONS
 THUMBNAIL = 32  # side of the stored grey thumbnail that near-duplicate detection compares
 IMAGE = 128  # largest side of the stored preview image that `attnart review` shows
 
@@ -437,8 +437,9 @@ def _rescore(conn: sqlite3.Connection) -> None:
 # connection; all steps run in one transaction.
 _MIGRATIONS = {2: "ALTER TABLE artworks ADD COLUMN image BLOB;",
                3: [_recompute_ids, _V3_TABLES],
-               4: [],  # issue 24's first estimator's re-scoring, which 5's replaces
-               5: _rescore}  # score.ESTIMATOR 2
+               4: [],  # re-scorings for score.ESTIMATOR 1 and 2, which 6's replaces
+               5: [],
+               6: _rescore}  # score.ESTIMATOR 3
 
 
 def _refuse_readonly(path: Path) -> None:

@@ -6,7 +6,8 @@ leaves out images that are mostly one colour and near-duplicates, and ranks the 
 three orders: by default *intricacy*, the weighted mean of each artwork's percentile ranks in
 the catalog of INTRICACY's scores, calibrated on the only human curation of this art we know
 (the worst of the paper's five published seeds ranks in the top quarter of 300 random ones in
-22 of 22 pools, at a mean 17.7 % of the pool, 14.3 % at the sweep's 256² previews;
+21 of 22 pools and all 10 at the sweep's 256² previews, at a mean 17.8 % of the pool, 14.3 %
+at 256²;
 docs/scores.md and `benchmarks/calibration.py` give the figures);
 by closeness of the fractal dimension to a target (Spehar et al. 2003 found D ≈ 1.3-1.5
 preferred on average, Spehar et al. 2016 found preference types, so one target is too blunt
@@ -17,10 +18,10 @@ A preview of an `init = "shared"` artwork is its full-resolution landscape sampl
 coarsely; a `per-point` one draws a fresh X(0) per grid point, so it is another sample of the
 same convergence probabilities, speckled where they are neither 0 nor 1. The fractal
 dimension is defined on what the picture is, not its pixel count (`generator.score`): per-point
-previews at 256² score within 0.04 of the same seeds at 1024² for 148 of 150 seeds, and for
-every one of them at 15-85 % white (median 0.002). The tone and texture scores are measured on the
-preview halved, as the 512 px view of a 1500 px render averages the speckle; the intricacy
-calibration below was made on them.
+previews at 256² score within 0.04 of the same seeds at 1024² for 297 of 300 seeds, and for
+every one of them at 15-85 % white (median 0.002-0.003). The tone and texture scores are
+measured on the preview halved, as the 512 px view of a 1500 px render averages the speckle;
+the intricacy calibration below was made on them.
 """
 
 from __future__ import annotations
@@ -547,16 +548,16 @@ def sweep(specs: Iterable[ArtworkSpec], catalog: Path, *, preview_size: int,
 # (weight > 0) or down (< 0): rich grey levels, solid dark areas, fine grain, yet compressible
 # (the grain laid out in bands and fields, not noise everywhere), and boundary complexity. See
 # the module docstring for the calibration on the paper's five published artworks. The fractal
-# dimension's weight was fitted for score.ESTIMATOR 2 on the 22 pools of 300 swept afresh (the
+# dimension's weight was fitted for score.ESTIMATOR 3 on the 22 pools of 300 swept afresh (the
 # README's study). At 256², where D is measured on the landscape grid (LANDSCAPE_GRID: any
 # render of the spec, at any size, repeats it), the mean worst rank of the five over 10 pools
 # is 21.3 % of the pool without D, 15.4 % at weight 0.25, 14.3 % at 0.5 and 14.7 % at 1; the
 # weight chosen on half the pools scores 14.4 % on the other half (all 252 halvings, 0.5 chosen
-# in 197). Weight 0.5 also holds when the five are drawn again (X(0) from four other GPUs'
-# streams): 16.3 % on average, against 21.6 % without D and 17.2 % at 1. On smaller previews,
+# in 195). Weight 0.5 also holds when the five are drawn again (X(0) from four other GPUs'
+# streams): 16.2 % on average, against 21.6 % without D and 17.1 % at 1. On smaller previews,
 # where D is measured on a coarser grid (32-224 px displays, fields smoothed by σ = 2-7 px),
-# more weight harms: over their 12 pools the mean worst rank is 20.4 % without D, 20.6 % at
-# 0.125 and 24.9 % at 0.5. So D's weight counts in full on previews of the landscape grid's
+# more weight harms: over their 12 pools the mean worst rank is 20.4 % without D, 20.7 % at
+# 0.125 and 25.1 % at 0.5. So D's weight counts in full on previews of the landscape grid's
 # side and up, and COARSE_DIMENSION of it below.
 INTRICACY = (("grey_entropy", 2.0), ("compression", -1.5), ("speckle", 0.5), ("solid_black", 1.0),
              ("fractal_dimension", 0.5))

@@ -27,6 +27,13 @@ triadic fractals with 2-4 px cells within 0.035; the earlier estimator (boxes of
 corner-aligned grid) was off by up to 0.13, the fixed fit from 2 px by up to 0.26 on the coarse
 ones.
 
+A boundary that the largest boxes cover with fewer than MIN_BOXES (an empty one, or a few
+specks or small islands, each inside a box of a sixteenth of the side) has no range of scales
+to fit: the slope of counts of 2-30 boxes follows where those boxes fall (between a near-blank
+seed's 256² and 1024² renders it moved by up to 0.088). It scores 0, as no boundary does, so
+that a probability field which barely crosses 1/2 in one spot, a chance of its estimate,
+scores the same as one that does not cross it.
+
 The headline `fractal_dimension` is defined on what the picture is, in one of two regimes,
 decided from the image and reported as `regime`, with the measured `grain`:
 
@@ -55,12 +62,15 @@ the blocks of one tiling: between the 16 samplings of a 1024² shared render on 
 estimate's spread falls by half, median 0.015 to 0.007). Independent draws score 1; drawn and
 computed pictures, whose pixels follow their neighbours, score less: edges, disks, Koch curves,
 gaskets, carpets and dusts (`tests/shapes.py`, 256-2187 px) 0.0-0.82, `init = "shared"`
-landscapes 0.17-0.93 (95 % below 0.89), per-point landscapes 0.92-1.0 (100 random seeds each,
-`benchmarks/score_sizes.py`, at 256² and 1024² alike), so an image is speckled from
-SPECKLED_GRAIN up. An image with fewer than MIN_BLOCKS blocks of both colours (a few specks on
-a plain ground) has no measurable grain (0.0) and is *plain*, scored as speckled ones are: its
-specks are texture, not a curve, and box-counting a dozen of them gave 0.1-1.5 by where they
-fell (the same seed's 256² and 1024² renders differed by up to 1.4).
+landscapes 0.17-0.949 (95 % below 0.89), per-point landscapes 0.91-1.0, 95 % from 0.989 (300
+random seeds each, `benchmarks/score_sizes.py`, at 256² and 1024² alike), so an image is
+speckled from SPECKLED_GRAIN up: where the fewest of those grains fall (3 of 1,042 within
+0.01; at 0.9, 14, and one shared seed was crisp at one size and speckled at the other, 0.38
+apart), above every shared one, below every per-point one but the near-blank. An image with
+fewer than MIN_BLOCKS blocks of both colours (a few specks on a plain ground) has no
+measurable grain (0.0) and is *plain*, scored as speckled ones are: its specks are texture,
+not a curve, and box-counting a dozen of them gave 0.1-1.5 by where they fell (the same
+seed's 256² and 1024² renders differed by up to 1.4).
 `raw_fractal_dimension` is always the crisp estimate at the image's own resolution.
 
 A *landscape* (`landscape=True`: an attnart render, which `attnart score` knows from the
@@ -74,13 +84,13 @@ LANDSCAPE_GRID² grid of its window (each grid point from the nearest pixel: the
 render of the same spec samples, give or take a fraction of one), the sampling density of a
 sweep's preview, whatever the render's size. Its grain is the mean over the offset grids a
 larger render holds (up to GRAIN_OFFSETS² of them, `offset_grids`), so that the regime does not
-hang on one sampling of a chaotic band. Over 150 seeds at 256² and 1024² the gap is a median
-0.004 in shared mode, 148 within 0.04, every seed in the same regime at both sizes (with the
-grain of one tiling of one grid, one seed of 60 had grain 0.85 at 256² and 0.90 at 1024² and
-scored 1.264 crisp against 0.998 speckled); per-point a median 0.002, 148 within 0.04, 149
-within 0.08, at most 0.088. The seeds beyond 0.04 are near-blank (under 5 % or over 98 %
-white): a few specks or small islands whose shape follows the draws (the worst seed's field
-peaks at 0.51-0.52, so its level set at 1/2 is a few specks). The speckled regime's
+hang on one sampling of a chaotic band. Over 300 seeds at 256² and 1024² the gap is within
+0.02 for 91 % in shared mode, within 0.04 for 297, at most 0.067, every seed in the same
+regime at both sizes (with the grain of one tiling of one grid, one seed of 60 had grain 0.85
+at 256² and 0.90 at 1024² and scored 1.264 crisp against 0.998 speckled); per-point 94 %,
+297, at most 0.064. Every seed beyond 0.04 is near-blank (under 6 % or over 89 % white): a
+few islands and streaks whose short boundary a few differently sampled specks change, or a
+field near 1/2 over a small area. The speckled regime's
 probability field is estimated from all the pixels. A drawing is measured at its own
 resolution: sampling a 1-px line drawing at 256 points a side would break its lines.
 `sampling` reports the side of the grid the headline was measured on.
@@ -125,6 +135,7 @@ from generator.files import read_input
 from generator.spec import SIDECAR_KEYS, SOFTWARE
 
 MIN_SIDE = 16  # below this there are fewer than three box sizes to fit a slope to
+MIN_BOXES = 4  # a boundary the largest boxes cover with fewer has no range of scales to fit
 DISPLAY = 512  # side of the displayed image the headline score measures
 OFFSETS = 4  # grid offsets per axis and box size; a box count is the least over them
 GREY = 26  # grey levels within this of black or white count as black or white (about 10 %)
@@ -135,7 +146,7 @@ SOLID_BOX = 5  # a pixel lies in a solid area when its SOLID_BOX² neighbourhood
 SOLID = 0.05  # ... and their mean grey level is within this of black
 FIT_OCTAVES = 3  # box sizes the fit keeps above an inner cutoff, in octaves
 CUTOFF_GAIN = 2  # how much better a two-segment fit must be to move the fit's start
-SPECKLED_GRAIN = 0.9  # grain from which an image is speckled (see the module docstring)
+SPECKLED_GRAIN = 0.95  # grain from which an image is speckled (see the module docstring)
 MIN_BLOCKS = 450  # 3×3 blocks of both colours needed to measure the grain (as many as
 # 50 disjoint ones)
 GRAIN_OFFSETS = 4  # a landscape's grain is the mean over up to 4² offset grids
@@ -145,8 +156,8 @@ FIELD_TRACE = 256  # ... and its level set counted on this grid, interpolated
 LANDSCAPE_GRID = 256  # a landscape's crisp boundary is counted on this grid of its window
 # The headline's method, bumped when it changes: stored scores of another are re-scored
 # (1: issue 24's; 2: the grain of every 3×3 block, and of all offset grids of a landscape,
-# and the field's edge traced at FIELD_TRACE)
-ESTIMATOR = 2
+# and the field's edge traced at FIELD_TRACE; 3: a boundary under MIN_BOXES scores 0)
+ESTIMATOR = 3
 
 
 class ScoreError(ArtError, ValueError):
@@ -155,7 +166,8 @@ class ScoreError(ArtError, ValueError):
 
 @dataclass(frozen=True)
 class BoxCount:
-    dimension: float  # slope of log N(s) against log(1/s); 0.0 for an empty boundary
+    # slope of log N(s) against log(1/s); 0.0 for a boundary too small to measure (MIN_BOXES)
+    dimension: float
     r2: float  # coefficient of determination of that fit; 1.0 when trivially exact
     box_sizes: tuple[int, int]  # smallest and largest box side of the fit, in pixels
 
@@ -264,9 +276,9 @@ def box_counting(labels: np.ndarray) -> BoxCount:
         raise ScoreError(f"need a 2-D image of at least {MIN_SIDE}×{MIN_SIDE} pixels, "
                          f"got shape {labels.shape}")
     sizes = box_sizes(min(labels.shape))
-    if labels.all() or not labels.any():
+    counts = box_counts(labels, sizes)
+    if counts[-1] < MIN_BOXES:  # an empty boundary, or a few specks (see the docstring)
         return BoxCount(0.0, 1.0, (int(sizes[0]), int(sizes[-1])))
-    counts = box_counts(labels, sizes)  # every size sees the boundary: no zero count
     x, y = np.log(1.0 / sizes), np.log(counts)
     first = inner_cutoff(x, y)
     x, y = x[first:], y[first:]

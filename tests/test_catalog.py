@@ -56,7 +56,7 @@ def test_catalog_is_marked_as_ours(tmp_path):
     open_catalog(path, preview=64).close()
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
     conn.close()
 
 
@@ -79,9 +79,9 @@ def test_a_version_1_catalog_reads_as_it_is_and_upgrades_when_swept(tmp_path):
         assert [r.spec.seed for r in cat.records()] == [3, 1, 2, 9]
 
 
-@pytest.mark.parametrize("version", [3, 4])
+@pytest.mark.parametrize("version", [3, 4, 5])
 def test_an_older_catalog_is_rescored_from_its_previews_when_swept(tmp_path, version):
-    """Schemas 4 and 5: each stored preview image is scored again by the present estimator
+    """Schemas 3 to 5: each stored preview image is scored again by the present estimator
     (no rendering), its headline replaced and the rest kept; readers see it unchanged
     before."""
     import io

@@ -25,6 +25,7 @@ from shapes import (
 )
 
 from generator.score import (
+    MIN_BOXES,
     OFFSETS,
     SOLID,
     SOLID_BOX,
@@ -162,6 +163,42 @@ def test_box_sizes_span_two_pixels_to_a_sixteenth_of_the_side():
     assert box_sizes(1024).tolist() == [2, 3, 4, 5, 6, 7, 8, 10, 11, 13, 16, 19, 23, 27, 32, 38,
                                         45, 54, 64]
     assert box_sizes(16).tolist() == [2, 3, 4] and box_sizes(40)[-1] == 8
+
+
+def test_a_boundary_within_a_few_of_the_largest_boxes_has_no_dimension():
+    """Specks or small islands that the largest boxes (a sixteenth of the side) cover with
+    fewer than MIN_BOXES offer no range of scales to fit; they score 0, as no boundary does.
+    One speck more, and the slope is fitted again."""
+    n = 512
+    y, x = np.mgrid[:n, :n]
+    centres = [(100, 100), (300, 400), (450, 80), (60, 470)]
+
+    def specks(count: int) -> np.ndarray:
+        return np.any([np.hypot(y - cy, x - cx) < 6 for cy, cx in centres[:count]], axis=0)
+
+    assert MIN_BOXES == 4 == len(centres)
+    assert box_counts(specks(3), box_sizes(n))[-1] == 3
+    assert box_counting(specks(3)).dimension == 0.0 == box_counting(np.zeros((n, n))).dimension
+    assert 0.3 < box_counting(specks(4)).dimension < 1.1
+    assert box_counting(np.hypot(y - 256, x - 256) < 100).dimension == pytest.approx(1, abs=0.05)
+
+
+def test_a_field_that_barely_crosses_one_half_scores_as_one_that_does_not():
+    """A per-point landscape whose probability peaks near 1/2 in one small spot: each
+    sampling's estimated field crosses 1/2 in a speck, or nowhere, by chance. Either way it
+    scores 0 at 256² and 1024² alike (its speck's slope came from a handful of boxes), while
+    a clear peak has a boundary to measure."""
+    def bump(n: int, peak: float) -> np.ndarray:
+        y, x = (np.mgrid[:n, :n] + 0.5) / n
+        return peak * np.exp(-np.hypot(y - 0.4, x - 0.6) ** 2 / (2 / 144))
+
+    rng = np.random.default_rng(3)
+    for n in (256, 1024):
+        for _ in range(3):
+            faint = score(_speckled(bump(n, 0.6), rng))
+            assert faint.regime == "speckled" and faint.fractal_dimension == 0.0
+        clear = score(_speckled(bump(n, 1.0), rng))
+        assert clear.regime == "speckled" and clear.fractal_dimension > 0.9
 
 
 def test_score_is_symmetric_and_reports_its_regime_and_resolution():
@@ -398,6 +435,24 @@ def test_a_render_scores_alike_at_a_previews_size_and_a_galleries(tmp_path):
     assert small["regime"] == large["regime"] == "crisp"
     assert abs(small["fractal_dimension"] - large["fractal_dimension"]) < 0.02
     assert abs(small_drawn["fractal_dimension"] - large_drawn["fractal_dimension"]) > 0.06
+
+
+def test_a_shared_landscape_full_of_chaotic_bands_is_crisp_at_both_sizes():
+    """Seed 3180059's bands alias into speckle at 256²: its grain is 0.900 there and 0.895
+    at 1024², either side of issue 24's first threshold (0.9), which scored it 1.012
+    speckled against 1.390 crisp. SPECKLED_GRAIN lies above every shared landscape's grain."""
+    from generator import rng
+    from generator.render import render_labels
+    from generator.spec import ArtworkSpec
+
+    scores = []
+    for side in (256, 1024):
+        spec = ArtworkSpec(seed=3180059, init="shared", resolution=side)
+        scores.append(score(render_labels(spec, rng.draw(spec), device="cpu"), landscape=True))
+    small, large = scores
+    assert 0.89 < min(small.grain, large.grain) < 0.9 < max(small.grain, large.grain)
+    assert small.regime == large.regime == "crisp"
+    assert abs(small.fractal_dimension - large.fractal_dimension) < 0.02
 
 
 def test_regrid_takes_the_nearest_pixel_of_each_grid_point():
