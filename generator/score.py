@@ -286,7 +286,8 @@ def inner_cutoff(x: np.ndarray, y: np.ndarray) -> int:
 def enlargement(labels: np.ndarray) -> int:
     """The largest k up to MAX_CELL for which the image is one colour on every k×k block of a
     grid laid from some offset (drawn with k-pixel cells, or enlarged k times); 1 for none.
-    The rows where the image changes from the row before, and the columns, must lie k apart."""
+    The rows where the image changes from the row before, and such columns, lie multiples of
+    k apart."""
     step = 0
     for axis in (1, 0):
         changes = np.flatnonzero(np.diff(labels, axis=1 - axis).any(axis=axis))
