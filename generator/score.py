@@ -214,13 +214,15 @@ def box_counts(labels: np.ndarray, sizes) -> np.ndarray:
     (see the module docstring)."""
     labels = np.asarray(labels, dtype=bool)
     height, width = labels.shape
+    # The grids start where the boundary does, so a shape counts the same wherever it lies.
+    top, left = _first_corner(labels, 1) + 1, _first_corner(labels, 0) + 1
+    if top == 0:  # no corner of both colours: no box is crossed
+        return np.zeros(len(sizes), dtype=int)
     # The image extended by its edge pixels: a box reaching past the edge holds copies of
     # its own pixels there, so it is crossed exactly when its part inside is, and every box
     # holds (s+1)² pixels.
     margin = int(max(sizes))
     table = _integral(np.pad(labels, margin, mode="edge"))
-    # The grids start where the boundary does, so a shape counts the same wherever it lies.
-    top, left = _first_corner(labels, 1) + 1, _first_corner(labels, 0) + 1
     counts = []
     for s in sizes:
         def offsets(first: int) -> list[int]:
