@@ -38,6 +38,12 @@ leaves the least residual variance (`steadiest_start`, keeping at least MIN_FIT 
 dusts and Vicsek sets of 2-4 px cells at 256-972 px then score within 0.067, 0.058 and 0.079
 (before: 0.49, 0.082, 0.072).
 
+A curve drawn as a pen's line, not as a region's edge, has two edges a line's width apart,
+which the smallest boxes count apart: a circle's outline scores 1.08 drawn 1 px wide and 1.20
+3 px wide. Its centre (the skeleton) counted as points would fit lines, but puts dusts, Vicsek
+sets and gaskets of 1 px cells 0.03-0.1 low, and no measure found tells a 1 px line from a
+wall of 1 px cells (docs/scores.md): a curve is measured as the edge of a filled region.
+
 A boundary that the largest boxes cover with fewer than MIN_BOXES (an empty one, or a few
 specks or small islands, each inside a box of a sixteenth of the side) has no range of scales
 to fit: the slope of counts of 2-30 boxes follows where those boxes fall (between a near-blank
