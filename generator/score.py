@@ -141,7 +141,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 from skimage.filters import gaussian
 from skimage.measure import block_reduce, shannon_entropy
 from skimage.transform import integral_image, resize
@@ -610,13 +610,20 @@ def load_labels(path, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
             if width * height > max_pixels:
                 raise ScoreError(f"image {path} is {width}×{height} pixels, {too_large}")
             image.load()
-            if image.mode in ("1", "L", "I;16", "I", "F"):  # no colour to refuse
+            if image.mode in ("1", "L"):  # no colour to refuse
                 return np.asarray(image.convert("L")) >= 128
+            if image.mode.startswith("I;16"):  # 16-bit grey: half of its own range
+                return np.asarray(image) >= 32768
+            if image.mode in ("I", "F"):
+                return _deep_grey(np.asarray(image), path)
             rgb = np.asarray(image.convert("RGB"))
             grey = np.asarray(image.convert("L"))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ScoreError(f"image {path} claims more pixels than Pillow decodes safely, "
                          f"{too_large}") from None
+    except UnidentifiedImageError:
+        raise ScoreError(f"{path} is not an image file Pillow reads (PNG, JPEG, TIFF, ...); "
+                         "is it the right file?") from None
     except (OSError, SyntaxError, ValueError) as e:
         if isinstance(e, ScoreError):
             raise
@@ -633,6 +640,19 @@ def load_labels(path, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         return shade.labels_of(rgb, palette)
     except ArtError as e:
         raise ScoreError(f"image {path}: {e}") from None
+
+
+def _deep_grey(values: np.ndarray, path) -> np.ndarray:
+    """Labels of a 32-bit integer or float image, whose file does not say what white is:
+    grey levels of 0-1 (floats) or 0-255 or 0-65535 (whole numbers), thresholded at half."""
+    low, high = float(values.min()), float(values.max())
+    whole = values.dtype.kind in "iu"
+    for top in ((255, 65535) if whole else (1.0,)):
+        if low >= 0 and high <= top:
+            return values >= (top + 1) / 2 if whole else values >= 0.5
+    scale = "0-255 or 0-65535" if whole else "0-1"
+    raise ScoreError(f"image {path} holds grey levels {low:g}-{high:g}, outside {scale}, so "
+                     "white is not defined; save it as an 8- or 16-bit black-and-white image")
 
 
 def is_render(path) -> bool:

@@ -65,6 +65,31 @@ def test_score_still_reads_images_under_the_limit(tmp_path):
     assert np.array_equal(load_labels(path), labels)
 
 
+@pytest.mark.parametrize("dtype,white,grey", [(np.uint16, 65535, 20000), (np.uint16, 40000, 1000),
+                                              (np.int32, 255, 100), (np.float32, 1.0, 0.3)])
+def test_score_thresholds_deep_images_at_half_their_own_range(tmp_path, dtype, white, grey):
+    """16-bit PNGs, 32-bit and float TIFFs: a level below half the range is black, whatever
+    8 bits would make of it (Pillow's 8-bit view clips a 16-bit 1000 to white)."""
+    labels = np.random.default_rng(2).random((40, 60)) > 0.5
+    path = tmp_path / ("deep.png" if dtype == np.uint16 else "deep.tiff")
+    Image.fromarray(np.where(labels, white, grey).astype(dtype)).save(path)
+    assert np.array_equal(load_labels(path), labels)
+
+
+@pytest.mark.parametrize("values", [np.array([[-1.0, 2.0]]), np.array([[0, 70000]])])
+def test_score_refuses_deep_images_without_a_white(tmp_path, values):
+    path = tmp_path / "deep.tiff"
+    Image.fromarray(np.tile(values, (20, 10)).astype(np.float32 if values.dtype.kind == "f"
+                                                    else np.int32)).save(path)
+    assert "white is not defined" in one_line_error(cli("score", str(path)))
+
+
+def test_score_says_a_file_is_not_an_image_in_words(tmp_path):
+    path = tmp_path / "notes.png"
+    path.write_text("not a picture")
+    assert "is not an image file Pillow reads" in one_line_error(cli("score", str(path)))
+
+
 @pytest.mark.parametrize("kind", ["fifo", "folder", "device"])
 def test_inputs_must_be_regular_files(tmp_path, kind):
     path = {"fifo": tmp_path / "pipe.png", "folder": tmp_path, "device": "/dev/zero"}[kind]
